@@ -1,0 +1,1 @@
+"""HTTP API layer of proconsul: request routing, query parameters, response encoding."""
