@@ -1,0 +1,117 @@
+"""The agent: builds one node's supervision tree from its config and runs it until shutdown.
+
+What lives here: `build_router` (every HTTP endpoint of the agent, in one list), `build_agent` (the
+root supervisor and its subsystem children, in dependency order), and `run_agent` (the process-level
+lifecycle: logging, signals, graceful shutdown bounded in time).
+
+The tree today::
+
+    agent:<node>                 one_for_one: a failing subsystem is restarted alone
+    └── http                     the HTTP listener (API + inspector websocket)
+
+Later issues add ``raft``, ``gossip.lan``/``gossip.wan``, ``health``, ``catalog.sync``, ``wan`` and
+``dns`` as siblings, each its own supervised subtree, so that a crash in one never cancels another.
+
+What must never live here: endpoint or protocol logic (those live in ``actors/api`` and the subsystem
+packages); the agent only wires them together.
+"""
+
+from __future__ import annotations
+
+import signal
+from typing import Iterable
+
+import trio
+
+from actors.api.agent_self import install_agent_self
+from actors.api.common import install_common
+from actors.api.state_api import install_state_api
+from actors.api.status import install_status
+from actors.backend import LocalBackend
+from actors.config import AgentConfig
+from actors.context import AgentContext
+from actors.state_actor import StateActor
+from runtime import log as logging_setup
+from runtime.http import Router
+from runtime.http_listener import HttpListener
+from runtime.inspect import install_fault_injection, install_inspector
+from runtime.log import get_logger
+from runtime.supervisor import ChildSpec, RestartPolicy, Supervisor, run_root
+from runtime.tree import ActorTree
+
+log = get_logger("agent")
+
+# How long a graceful shutdown may take before the process stops waiting (Consul's leave has a
+# similar bound: leave_drain_time 5 s).
+SHUTDOWN_GRACE_SECONDS = 5.0
+
+AGENT_POLICY = RestartPolicy(strategy="one_for_one", max_restarts=10, within_seconds=30.0)
+
+
+def build_router(ctx: AgentContext) -> Router:
+    router = Router()
+    install_common(router, ctx)
+    install_agent_self(router, ctx)
+    install_status(router, ctx)
+    install_state_api(router, ctx)
+    install_inspector(router, ctx.tree)
+    if ctx.config.enable_fault_injection:
+        install_fault_injection(router, ctx.tree)
+    return router
+
+
+def build_agent(ctx: AgentContext, extra_children: Iterable[ChildSpec] = ()) -> Supervisor:
+    cfg = ctx.config
+
+    def on_http_bound(addr: tuple[str, int]) -> None:
+        ctx.http_addr = addr
+        log.info("HTTP API listening", address=f"{addr[0]}:{addr[1]}")
+
+    children: list[ChildSpec] = []
+    if isinstance(ctx.backend, LocalBackend):
+        children.append(ChildSpec("state", StateActor, ctx.backend))
+    if cfg.ports.http >= 0:  # -1 disables the listener, as in Consul (0 binds an ephemeral port: tests)
+        children.append(ChildSpec("http", HttpListener, build_router(ctx), cfg.client_addr.split()[0], cfg.ports.http,
+                                  on_bound=on_http_bound))
+    children.extend(extra_children)
+    return Supervisor(children, AGENT_POLICY, kind="agent")
+
+
+def agent_seed(cfg: AgentConfig) -> int:
+    return cfg.rng_seed
+
+
+async def serve_agent(cfg: AgentConfig, *, extra_children: Iterable[ChildSpec] = (),
+                      task_status: trio.TaskStatus[AgentContext] = trio.TASK_STATUS_IGNORED) -> None:
+    """Run one agent's tree in the current Trio run until cancelled; ``started()`` gives its context."""
+    tree = ActorTree()
+    ctx = AgentContext(cfg, tree, agent_seed(cfg))
+    if cfg.server and cfg.dev:
+        # Until the Raft subsystem lands, a -dev server keeps its state in one in-memory replica.
+        ctx.backend = LocalBackend()
+    root = build_agent(ctx, extra_children)
+
+    async with trio.open_nursery() as nursery:
+        await nursery.start(run_root, tree, ctx.root_path, root)
+        log.info("agent started", node=cfg.node_name, datacenter=cfg.datacenter, server=cfg.server)
+        task_status.started(ctx)
+
+
+async def run_agent(cfg: AgentConfig) -> int:
+    """The ``proconsul agent`` process: run until SIGINT/SIGTERM, then shut down within the grace period."""
+    with trio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
+        async with trio.open_nursery() as nursery:
+            await nursery.start(serve_agent, cfg)
+            async for signum in signals:
+                log.info("caught signal, shutting down", signal=signal.Signals(signum).name)
+                break
+            # Shutdown is cancellation; subsystems that need a graceful step (gossip leave, raft
+            # leadership transfer) do it in their own cancellation handlers, shielded and bounded
+            # by SHUTDOWN_GRACE_SECONDS.
+            nursery.cancel_scope.cancel()
+    log.info("agent stopped", node=cfg.node_name)
+    return 0
+
+
+def configure_logging(cfg: AgentConfig) -> None:
+    logging_setup.configure(cfg.log_level, json=cfg.log_json)

@@ -1,0 +1,396 @@
+"""The HTTP/1.1 server: accepts connections, runs one request loop per connection, counts.
+
+What lives here: `HttpServer` (serve on listeners you opened, or hand it any `trio.abc.Stream`),
+`serve_http` (bind with ``trio.open_tcp_listeners`` and serve), and the per-connection loop: keep-alive,
+pipelining (all requests found in one read are answered in order, in one write), ``Expect:
+100-continue``, timeouts, size and connection limits, websocket hand-off, and the rule that nothing
+escapes a connection task: malformed input gets a plain-text 4xx and a close, crashes get a 500.
+
+What must never live here: routing rules, response formatting details (``serialize``), request parsing
+details (``parsing``), or anything Consul specific.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from functools import partial
+from typing import Sequence
+
+import httptools
+import trio
+
+from .limits import HttpLimits, HttpStatistics
+from .parsing import LimitExceeded, RequestAssembler
+from .request import Request
+from .response import Response, text_response
+from .router import Router
+from .serialize import CONTINUE_100, canned, encode_response
+from .transport import RECEIVE_SIZE, transport_for
+from .watchdog import Deadline, Watchdog
+from .websocket import handshake_problem, is_websocket_upgrade, run_websocket
+
+log = logging.getLogger("proconsul.http")
+
+_LINGER_SECONDS = 2.0  # an error reply: how long to send it and drain what the client still sends
+_LINGER_BYTES = 8 * 1024 * 1024  # ... and how much of it at most
+
+
+def _peer(stream: trio.abc.Stream) -> tuple[str, int]:
+    sock = getattr(stream, "socket", None)
+    if sock is None:
+        return ("", 0)
+    try:
+        addr = sock.getpeername()
+    except OSError:
+        return ("", 0)
+    if isinstance(addr, tuple):
+        return (addr[0], addr[1])
+    return (str(addr), 0)
+
+
+_DISCONNECTS = (trio.BrokenResourceError, trio.ClosedResourceError, OSError)
+
+
+def _is_disconnect(exc: BaseException) -> bool:
+    """The peer went away (possibly reported from inside a nursery, as an exception group)."""
+    if isinstance(exc, BaseExceptionGroup):
+        return exc.split(_DISCONNECTS)[1] is None
+    return isinstance(exc, _DISCONNECTS)
+
+
+def _before_body(asm: RequestAssembler, max_body: int) -> str | None:
+    length = asm.pending_header(b"content-length")
+    try:
+        if length is not None and int(length) > max_body:
+            return "Request body too large"
+    except ValueError:
+        pass
+    return None
+
+
+class HttpServer:
+    """Serves one `Router` with one set of `HttpLimits`; keeps cheap counters (`statistics`)."""
+
+    def __init__(self, router: Router, limits: HttpLimits = HttpLimits()) -> None:
+        self.router = router
+        self.limits = limits
+        self.listeners: list[trio.abc.Listener[trio.abc.Stream]] = []
+        self._per_client: dict[str, int] = {}
+        self.open_connections = 0
+        self.websockets_open = 0
+        self.requests_served = 0
+        self.client_errors = 0
+        self.server_errors = 0
+        self.connections_refused = 0
+        tick = max(0.01, min(1.0, limits.header_timeout / 4, limits.idle_timeout / 4))
+        self.watchdog = Watchdog(tick)
+
+    # -- public -----------------------------------------------------------------------------------
+
+    @property
+    def addresses(self) -> list[tuple[str, int]]:
+        """(host, port) of every socket listener."""
+        out = []
+        for listener in self.listeners:
+            sock = getattr(listener, "socket", None)
+            if sock is not None:
+                name = sock.getsockname()
+                out.append((name[0], name[1]))
+        return out
+
+    @property
+    def port(self) -> int:
+        """Port of the first socket listener (handy after binding port 0)."""
+        return self.addresses[0][1]
+
+    def statistics(self) -> HttpStatistics:
+        return HttpStatistics(
+            open_connections=self.open_connections,
+            websockets_open=self.websockets_open,
+            requests_served=self.requests_served,
+            client_errors=self.client_errors,
+            server_errors=self.server_errors,
+            connections_refused=self.connections_refused,
+        )
+
+    async def serve(
+        self,
+        listeners: Sequence[trio.abc.Listener[trio.abc.Stream]],
+        *,
+        task_status: trio.TaskStatus[HttpServer] = trio.TASK_STATUS_IGNORED,
+    ) -> None:
+        """Serve already-open ``listeners`` until cancelled; ``task_status.started(self)``."""
+        self.listeners = list(listeners)
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(self.watchdog.run)
+            await nursery.start(
+                partial(trio.serve_listeners, self.handle_stream, self.listeners, handler_nursery=nursery)
+            )
+            task_status.started(self)
+
+    async def handle_stream(self, stream: trio.abc.Stream) -> None:
+        """Serve one connection to completion, then close it. Never raises (except Cancelled).
+
+        Read timeouts are enforced by ``self.watchdog``, which `serve` runs; if you feed streams in
+        yourself, run ``self.watchdog.run`` in a nursery too.
+        """
+        client = ("", 0)
+        try:
+            client = _peer(stream)
+            ip = client[0]
+            limits = self.limits
+            if limits.max_connections and self.open_connections >= limits.max_connections:
+                self.connections_refused += 1
+                await self._refuse(stream, 503, "Too many open connections")
+                return
+            count = self._per_client.get(ip, 0)
+            if limits.max_conns_per_client and count >= limits.max_conns_per_client:
+                self.connections_refused += 1
+                await self._refuse(stream, 429, "Your IP is issuing too many concurrent connections")
+                return
+            self._per_client[ip] = count + 1
+            self.open_connections += 1
+            try:
+                await self._connection(stream, client)
+            finally:
+                self.open_connections -= 1
+                left = self._per_client[ip] - 1
+                if left:
+                    self._per_client[ip] = left
+                else:
+                    del self._per_client[ip]
+        except Exception as exc:
+            if not _is_disconnect(exc):
+                log.exception("HTTP connection from %s failed", client)
+        finally:
+            await trio.aclose_forcefully(stream)
+
+    # -- internals --------------------------------------------------------------------------------
+
+    def _count(self, status: int) -> None:
+        self.requests_served += 1
+        if status >= 400:
+            if status >= 500:
+                self.server_errors += 1
+            else:
+                self.client_errors += 1
+
+    def _encode(self, req: Request, resp: Response, keep_alive: bool) -> bytes:
+        try:
+            data = encode_response(resp, keep_alive, req.http_version == "1.0", req.method == "HEAD")
+        except Exception as exc:
+            log.exception("cannot encode response to %s %s", req.method, req.raw_path)
+            self._count(500)
+            return canned(500, str(exc))
+        self._count(resp.status)
+        return data
+
+    async def _refuse(self, stream: trio.abc.Stream, status: int, message: str) -> None:
+        """Send a closing plain-text error, then drain the client briefly so it can read it."""
+        self._count(status)
+        with trio.move_on_after(_LINGER_SECONDS):
+            await stream.send_all(canned(status, message))
+            send_eof = getattr(stream, "send_eof", None)
+            if send_eof is not None:
+                await send_eof()
+            drained = 0
+            while drained < _LINGER_BYTES:
+                data = await stream.receive_some(RECEIVE_SIZE)
+                if not data:
+                    break
+                drained += len(data)
+
+    async def _connection(self, stream: trio.abc.Stream, client: tuple[str, int]) -> None:
+        limits = self.limits
+        asm = RequestAssembler(client, limits)
+        # One cancel scope times every read of this connection: the watchdog cancels it when
+        # deadline.at passes. deadline.at is moved before each read and parked at infinity while
+        # requests are handled (blocking queries may take minutes).
+        timer = trio.CancelScope()
+        deadline = self.watchdog.watch(timer, trio.current_time() + limits.header_timeout)
+        try:
+            with timer:
+                await self._requests(stream, client, asm, deadline)
+        finally:
+            self.watchdog.forget(deadline)
+        if timer.cancel_called:
+            if asm.in_head:
+                await self._refuse(stream, 408, "Timed out reading request headers")
+            elif asm.in_body:
+                await self._refuse(stream, 408, "Timed out reading request body")
+
+    async def _requests(
+        self,
+        stream: trio.abc.Stream,
+        client: tuple[str, int],
+        asm: RequestAssembler,
+        deadline: Deadline,
+    ) -> None:
+        # The hot loop: one iteration per read. Locals instead of attribute lookups, no helper
+        # calls on the common path (one GET in, one response out).
+        limits = self.limits
+        dispatch = self.router.dispatch
+        io = transport_for(stream)
+        recv = io.recv
+        send = io.send
+        feed = asm.parser.feed_data
+        ready = asm.ready
+        header_timeout = limits.header_timeout
+        idle_timeout = limits.idle_timeout
+        max_head = limits.max_header_bytes
+        current_time = trio.current_time
+        idle_deadline = deadline.at  # the first request's head is due header_timeout after accept
+        head_deadline = math.inf
+        head_bytes = 0  # bytes read so far for the current, still incomplete, head
+        timed_head = 0  # the asm.begun value head_deadline belongs to
+        body_checked = 0  # the asm.begun value whose Content-Length/Expect were looked at
+
+        while True:
+            if asm.in_head:
+                deadline.at = head_deadline
+            elif asm.in_body:
+                deadline.at = current_time() + idle_timeout
+            else:
+                deadline.at = idle_deadline
+            data = await recv()
+            deadline.at = math.inf
+            if not data or deadline.scope.cancel_called:  # EOF, or timed out as the data came
+                return
+
+            asm.check_head_size = head_bytes + len(data) > max_head
+            failure: tuple[int, str] | None = None
+            upgrade_at = -1
+            try:
+                feed(data)
+            except httptools.HttpParserUpgrade as exc:
+                upgrade_at = exc.args[0]
+            except httptools.HttpParserCallbackError as exc:
+                cause = exc.__context__
+                if isinstance(cause, LimitExceeded):
+                    failure = (cause.status, cause.message)
+                else:
+                    failure = (400, f"Bad request: {cause or exc}")
+            except httptools.HttpParserError as exc:
+                failure = (400, f"Bad request: {exc}")
+
+            answered = len(ready)
+            if answered:
+                upgrade_req = ready.pop() if upgrade_at >= 0 else None
+                out = []
+                close = False
+                while ready:
+                    req = ready.popleft()
+                    resp = await dispatch(req)
+                    keep_alive = req.keep_alive
+                    try:
+                        out.append(
+                            encode_response(
+                                resp, keep_alive, req.http_version == "1.0", req.method == "HEAD"
+                            )
+                        )
+                        status = resp.status
+                    except Exception as exc:
+                        log.exception("cannot encode response to %s %s", req.method, req.raw_path)
+                        out.append(canned(500, str(exc)))
+                        status = 500
+                        keep_alive = False
+                    self.requests_served += 1
+                    if status >= 400:
+                        if status >= 500:
+                            self.server_errors += 1
+                        else:
+                            self.client_errors += 1
+                    if not keep_alive:
+                        close = True
+                        break
+                if out:
+                    await send(out[0] if len(out) == 1 else b"".join(out))
+                if close:
+                    return
+                if upgrade_req is not None:
+                    await self._upgrade(stream, upgrade_req, data[upgrade_at:])
+                    return
+                idle_deadline = current_time() + idle_timeout
+            elif upgrade_at >= 0:  # cannot happen: llhttp completes the message before pausing
+                return
+
+            if failure is not None:
+                log.debug("HTTP %d to %s: %s", failure[0], client, failure[1])
+                await self._refuse(stream, *failure)
+                return
+            if asm.in_head:
+                if asm.begun != timed_head:
+                    timed_head = asm.begun
+                    head_deadline = current_time() + header_timeout
+                    # The whole read counts unless it also finished earlier requests, whose share
+                    # we cannot tell apart (then the limit is enforced to within one read).
+                    head_bytes = 0 if answered else len(data)
+                else:
+                    head_bytes += len(data)
+                if head_bytes > max_head:
+                    await self._refuse(stream, 431, "Request header fields too large")
+                    return
+            else:
+                head_bytes = 0
+                if asm.in_body and asm.begun != body_checked:
+                    # First read of a body: refuse an announced oversized one before it is sent,
+                    # and say "100 Continue" to a client that waits for it.
+                    body_checked = asm.begun
+                    refusal = _before_body(asm, limits.max_body_bytes)
+                    if refusal is not None:
+                        await self._refuse(stream, 413, refusal)
+                        return
+                    expect = asm.pending_header(b"expect")
+                    if expect is not None and expect.lower() == b"100-continue" and asm.pending_http11():
+                        await send(CONTINUE_100)
+
+    async def _upgrade(self, stream: trio.abc.Stream, req: Request, after_head: bytes) -> None:
+        """Answer a request that asked to switch protocols; the connection ends afterwards."""
+        router = self.router
+        found = router.find(req.raw_path, req.path)
+        if found is None or found[0].websocket is None or not is_websocket_upgrade(req):
+            # Not a websocket endpoint: answer as plain HTTP, ignoring the upgrade.
+            resp = await router.dispatch(req)
+            await stream.send_all(self._encode(req, resp, False))
+            return
+        route, req.params = found
+        problem = handshake_problem(req)
+        refusal = text_response(problem, 400) if problem is not None else await router.admit(req)
+        if refusal is not None:
+            await stream.send_all(self._encode(req, router.run_after(req, refusal), False))
+            return
+        switching = router.run_after(req, Response(101))
+        if switching.status != 101:
+            await stream.send_all(self._encode(req, switching, False))
+            return
+        extra = [(k.encode("latin-1"), str(v).encode("latin-1")) for k, v in switching.headers.items()]
+        self._count(101)
+
+        def opened() -> None:
+            self.websockets_open += 1
+
+        def closed() -> None:
+            self.websockets_open -= 1
+
+        await run_websocket(
+            stream, req, after_head, route.websocket, extra, self.limits.header_timeout, opened, closed
+        )
+
+
+async def serve_http(
+    router: Router,
+    host: str | None,
+    port: int,
+    *,
+    limits: HttpLimits = HttpLimits(),
+    task_status: trio.TaskStatus[HttpServer] = trio.TASK_STATUS_IGNORED,
+) -> None:
+    """Bind ``host:port`` (port 0 picks a free one) and serve ``router`` until cancelled.
+
+    ``task_status.started`` receives the `HttpServer`; its ``port``/``addresses`` give the bound
+    address and ``statistics()`` its counters.
+    """
+    listeners = await trio.open_tcp_listeners(port, host=host)
+    server = HttpServer(router, limits)
+    await server.serve(listeners, task_status=task_status)
