@@ -25,7 +25,6 @@ import trio
 
 from actors.api.agent_self import install_agent_self
 from actors.api.common import install_common
-from actors.api.state_api import install_state_api
 from actors.api.status import install_status
 from actors.backend import LocalBackend
 from actors.config import AgentConfig
@@ -53,7 +52,6 @@ def build_router(ctx: AgentContext) -> Router:
     install_common(router, ctx)
     install_agent_self(router, ctx)
     install_status(router, ctx)
-    install_state_api(router, ctx)
     install_inspector(router, ctx.tree)
     if ctx.config.enable_fault_injection:
         install_fault_injection(router, ctx.tree)
