@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import re
-from typing import Iterator
+from typing import Callable, Iterator
 
 import pytest
 import trio
@@ -79,6 +79,14 @@ def raises_through_nursery(exc_type: type[BaseException], match: str) -> Iterato
         raise AssertionError(f"{exc_type.__name__} was not raised")
 
 
+async def wait_for(tree: ActorTree, condition: Callable[[], bool], timeout: float = 60.0) -> None:
+    """Wait (in virtual time) until ``condition()`` holds, re-checking whenever the tree changes."""
+    with trio.fail_after(timeout):
+        version = tree.version
+        while not condition():
+            version = await tree.wait_changed(version)
+
+
 def ref(tree: ActorTree, path: str) -> ActorRef:
     return ActorRef(tree.get(path))
 
@@ -137,11 +145,12 @@ async def test_intensity_escalates_to_the_parent_and_spares_the_sibling_subtree(
     async with trio.open_nursery() as nursery:
         tree = await start_tree(nursery, Supervisor([inner, sibling]))
         raft_peer = tree.get("agent:t/raft/peer").actor
-        for _ in range(3):  # the third failure within the window exceeds max_restarts=2
+        for attempt in range(3):  # the third failure within the window exceeds max_restarts=2
             await crash(tree, "agent:t/health/check")
-            await ref(tree, "agent:t/health/check").request(Work(n=0))  # wait until it is back
-        await trio.testing.wait_all_tasks_blocked()
+            if attempt < 2:
+                await ref(tree, "agent:t/health/check").request(Work(n=0))  # wait until it is back
         health = tree.get("agent:t/health")
+        await wait_for(tree, lambda: health.restarts == 1 and tree.get("agent:t/health/check").state == "running")
         assert health.restarts == 1
         assert health.last_error is not None and health.last_error.type == "SupervisorGaveUp"
         assert "gave up after 3 failures" in health.last_error.message
