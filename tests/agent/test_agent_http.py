@@ -123,3 +123,21 @@ async def test_fault_injection_is_off_by_default(nursery: trio.Nursery) -> None:
     assert reply.status == 404
     tree = (await call(ctx.http_addr, "GET", "/v1/agent/actors")).json()
     assert tree["children"][0]["restarts"] == 0
+
+
+async def test_cli_watch_follows_the_websocket(agent: AgentContext) -> None:
+    """``proconsul actors -watch`` keeps a path-indexed copy of the tree from snapshot + update frames."""
+    from actors.cli.actors_cmd import apply_frame, rebuild
+
+    host, port = agent.http_addr
+    flat: dict[str, Any] = {}
+    async with open_websocket_url(f"ws://{host}:{port}/v1/agent/actors") as ws:
+        with trio.fail_after(10):
+            flat = apply_frame(flat, json.loads(await ws.get_message()))
+            await call(agent.http_addr, "PUT", "/v1/agent/actors/crash?path=agent:n1/probe")
+            while flat["agent:n1/probe"]["restarts"] != 1 or flat["agent:n1/probe"]["state"] != "running":
+                flat = apply_frame(flat, json.loads(await ws.get_message()))
+    root = rebuild(flat)
+    assert root is not None and root["path"] == "agent:n1"
+    probe = next(child for child in root["children"] if child["path"] == "agent:n1/probe")
+    assert probe["last_error"]["type"] == "InjectedCrash"
