@@ -25,6 +25,7 @@ import trio
 
 from actors.api.agent_self import install_agent_self
 from actors.api.common import install_common
+from actors.api.state_api import install_state_api
 from actors.api.status import install_status
 from actors.backend import LocalBackend
 from actors.config import AgentConfig
@@ -35,6 +36,7 @@ from runtime.http import Router
 from runtime.http_listener import HttpListener
 from runtime.inspect import install_fault_injection, install_inspector
 from runtime.log import get_logger
+from runtime.rng import fresh_seed
 from runtime.supervisor import ChildSpec, RestartPolicy, Supervisor, run_root
 from runtime.tree import ActorTree
 
@@ -52,6 +54,7 @@ def build_router(ctx: AgentContext) -> Router:
     install_common(router, ctx)
     install_agent_self(router, ctx)
     install_status(router, ctx)
+    install_state_api(router, ctx)
     install_inspector(router, ctx.tree)
     if ctx.config.enable_fault_injection:
         install_fault_injection(router, ctx.tree)
@@ -67,7 +70,7 @@ def build_agent(ctx: AgentContext, extra_children: Iterable[ChildSpec] = ()) -> 
 
     children: list[ChildSpec] = []
     if isinstance(ctx.backend, LocalBackend):
-        children.append(ChildSpec("state", StateActor, ctx.backend))
+        children.append(ChildSpec("state", StateActor, ctx.backend, ctx))
     if cfg.ports.http >= 0:  # -1 disables the listener, as in Consul (0 binds an ephemeral port: tests)
         children.append(ChildSpec("http", HttpListener, build_router(ctx), cfg.client_addr.split()[0], cfg.ports.http,
                                   on_bound=on_http_bound))
@@ -76,7 +79,8 @@ def build_agent(ctx: AgentContext, extra_children: Iterable[ChildSpec] = ()) -> 
 
 
 def agent_seed(cfg: AgentConfig) -> int:
-    return cfg.rng_seed
+    """``-seed`` when given (repeatable runs), otherwise a fresh seed per process start."""
+    return cfg.seed if cfg.seed is not None else fresh_seed()
 
 
 async def serve_agent(cfg: AgentConfig, *, extra_children: Iterable[ChildSpec] = (),
@@ -91,7 +95,7 @@ async def serve_agent(cfg: AgentConfig, *, extra_children: Iterable[ChildSpec] =
 
     async with trio.open_nursery() as nursery:
         await nursery.start(run_root, tree, ctx.root_path, root)
-        log.info("agent started", node=cfg.node_name, datacenter=cfg.datacenter, server=cfg.server)
+        log.info("agent started", node=cfg.node_name, datacenter=cfg.datacenter, server=cfg.server, seed=ctx.seed)
         task_status.started(ctx)
 
 

@@ -9,22 +9,31 @@ What must never live here: endpoint logic or store logic.
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import trio
 
+from actors.api.self_register import register_self
 from actors.backend import LocalBackend
 from runtime.actor import Actor
+
+if TYPE_CHECKING:
+    from actors.context import AgentContext
 
 
 class StateActor(Actor):
     kind: ClassVar[str] = "state"
     inbox_size: ClassVar[int | None] = 1
 
-    def __init__(self, backend: LocalBackend) -> None:
+    def __init__(self, backend: LocalBackend, ctx: "AgentContext | None" = None) -> None:
         self.backend = backend
+        self.ctx = ctx
 
     async def run(self, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
+        if self.ctx is not None:
+            # As a Consul server does on becoming leader: the node itself, service "consul", serfHealth.
+            # Idempotent, so a restart of this actor re-registers harmlessly.
+            await register_self(self.ctx)
         task_status.started()
         await self.backend.run_session_reaper()
 

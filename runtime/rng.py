@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import random
+import secrets
 
 
 def derive(seed: int, name: str) -> random.Random:
@@ -24,3 +25,13 @@ def child_seed(seed: int, name: str) -> int:
     """A 64-bit seed for a subtree, so a child can derive its own streams in turn."""
     digest = hashlib.blake2b(f"{seed}/{name}".encode(), digest_size=8).digest()
     return int.from_bytes(digest, "big")
+
+
+def fresh_seed() -> int:
+    """A new 63-bit run seed from the OS, for processes started without ``-seed``.
+
+    This is the only place entropy enters: everything else derives from the run seed, which is logged,
+    so a run can be replayed with ``-seed``. Without it, IDs drawn from seeded streams (session IDs,
+    node IDs) would repeat after a restart and collide with the ones already stored.
+    """
+    return secrets.randbits(63)
