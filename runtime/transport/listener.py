@@ -1,0 +1,158 @@
+"""The stream listener actor: one TCP port serving several protocols, chosen by each connection's hello.
+
+What lives here: `StreamLimits` and `StreamListener`. The listener binds (readiness is signalled only once
+bound, so ``nursery.start`` returns with ``address`` known even for port 0), accepts connections, reads
+each hello under ``hello_timeout`` (a slow or silent client cannot hold a connection open), and runs the
+handler registered for the hello's kind with a `FramedConnection`.
+
+Bad input ends *that* connection, never the listener: a bad hello, an unknown kind, a timeout, a bad
+frame or a handler that raises closes the connection with one log line and a counted reason. A socket
+error on the listening socket itself crashes the actor, and its supervisor restarts it.
+
+What must never live here: protocol handlers (they are registered in `StreamProtocols` by their owners)
+or outgoing connections (``peer_link``, ``rpc_client``).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from functools import partial
+from typing import Any, Callable, ClassVar
+
+import msgspec
+import trio
+
+from runtime.actor import Actor
+from runtime.log import get_logger
+from runtime.transport.addresses import Address, format_address
+from runtime.transport.connection import RECEIVE_SIZE, FramedConnection
+from runtime.transport.counters import StreamCounters
+from runtime.transport.errors import ConnectionClosed, FrameError
+from runtime.transport.faults import FaultTable
+from runtime.transport.hello import read_hello
+from runtime.transport.protocols import StreamProtocol, StreamProtocols
+
+log = get_logger("transport")
+
+_NETWORK_ERRORS = (trio.BrokenResourceError, trio.ClosedResourceError, OSError)
+
+
+class StreamLimits(msgspec.Struct, frozen=True, kw_only=True):
+    """Per-listener limits. Times in seconds."""
+
+    # How long a new connection may take to send its hello. Peers send it with their first write, so
+    # anything slower is a stuck or hostile client (slowloris).
+    hello_timeout: float = 5.0
+    # Open connections at once; more are closed on accept. Servers keep one per peer per protocol,
+    # so this is generous for any real cluster and still bounds memory.
+    max_connections: int = 4096
+    receive_size: int = RECEIVE_SIZE
+
+
+class StreamListener(Actor):
+    kind: ClassVar[str] = "listener"
+    inbox_size: ClassVar[int | None] = 1  # takes no messages
+
+    def __init__(self, host: str, port: int, protocols: StreamProtocols, *, node: str,
+                 faults: FaultTable | None = None, limits: StreamLimits | None = None,
+                 on_bound: Callable[[Address], None] | None = None) -> None:
+        self.host = host
+        self.port = port
+        self.protocols = protocols
+        self.node = node
+        self.faults = faults
+        self.limits = limits or StreamLimits()
+        self.on_bound = on_bound
+        self.address: Address | None = None
+        self.counters = StreamCounters()
+        self.accepted = 0
+        self.open_by_kind: Counter[str] = Counter()
+        self._open = 0
+
+    async def run(self, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
+        listeners = await trio.open_tcp_listeners(self.port, host=self.host)
+        name = listeners[0].socket.getsockname()
+        self.address = (name[0], name[1])
+        async with trio.open_nursery() as nursery:
+            await nursery.start(partial(trio.serve_listeners, self._serve, listeners, handler_nursery=nursery))
+            if self.on_bound is not None:
+                self.on_bound(self.address)
+            task_status.started()
+
+    def statistics(self) -> dict[str, Any]:
+        return {
+            "address": format_address(self.address) if self.address else f"{self.host}:{self.port}",
+            "protocols": self.protocols.kinds(),
+            "connections": self._open,
+            "open": {kind: n for kind, n in sorted(self.open_by_kind.items()) if n},
+            "accepted": self.accepted,
+            **self.counters.as_dict(),
+        }
+
+    # -- one connection ----------------------------------------------------------------------------
+
+    async def _serve(self, stream: trio.SocketStream) -> None:
+        """Serve one accepted connection; never raises (trio.serve_listeners closes the stream)."""
+        self.accepted += 1
+        if self._open >= self.limits.max_connections:
+            self._refuse(stream, FrameError("too_many_connections", f"{self._open} connections already open"))
+            return
+        self._open += 1
+        try:
+            try:
+                with trio.fail_after(self.limits.hello_timeout):
+                    hello, frames = await read_hello(stream, self.limits.receive_size)
+            except trio.TooSlowError:
+                self._refuse(stream, FrameError("hello_timeout", f"no hello within {self.limits.hello_timeout:g}s"))
+                return
+            except FrameError as exc:
+                self._refuse(stream, exc)
+                return
+            except _NETWORK_ERRORS as exc:
+                self._refuse(stream, FrameError("reset", f"connection lost before the hello: {exc}"))
+                return
+            protocol = self.protocols.get(hello.kind)
+            if protocol is None:
+                served = ", ".join(self.protocols.kinds()) or "none"
+                detail = f"no handler for protocol {hello.kind!r} (serving: {served})"
+                self._refuse(stream, FrameError("unknown_kind", detail))
+                return
+            self.open_by_kind[hello.kind] += 1
+            self.cell.tree.touch()
+            try:
+                async with trio.open_nursery() as nursery:  # hosts the connection's delay line, if faults need one
+                    conn = FramedConnection(stream, protocol.receive_type, nursery=nursery, local=self.node,
+                                            peer=hello.node, hello=hello, faults=self.faults,
+                                            max_frame=protocol.max_frame, decoder=frames, counters=self.counters,
+                                            receive_size=self.limits.receive_size)
+                    await self._run_handler(protocol, conn)
+            finally:
+                self.open_by_kind[hello.kind] -= 1
+                self.cell.tree.touch()
+        finally:
+            self._open -= 1
+
+    async def _run_handler(self, protocol: StreamProtocol, conn: FramedConnection) -> None:
+        try:
+            await protocol.handler(conn)
+        except (FrameError, ConnectionClosed):
+            pass  # counted and logged by the connection where it was detected
+        except Exception as exc:
+            self.counters.error("handler_error")
+            log.warning("connection handler failed", protocol=protocol.kind, peer=conn.peer,
+                        error=f"{type(exc).__name__}: {exc}")
+        finally:
+            await conn.aclose()
+
+    def _refuse(self, stream: trio.SocketStream, error: FrameError) -> None:
+        self.counters.error(error.reason)
+        remote = _remote(stream)
+        log.warning("connection refused", remote=remote, reason=error.reason, detail=error.detail)
+
+
+def _remote(stream: trio.SocketStream) -> str:
+    try:
+        name = stream.socket.getpeername()
+    except OSError:
+        return "?"
+    return format_address((name[0], name[1])) if isinstance(name, tuple) else str(name)
