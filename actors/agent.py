@@ -7,7 +7,10 @@ lifecycle: logging, signals, graceful shutdown bounded in time).
 The tree today::
 
     agent:<node>                 one_for_one: a failing subsystem is restarted alone
-    └── http                     the HTTP listener (API + inspector websocket)
+    ├── raft                     servers: the Raft subtree (peers, rpc.client, node, leader)
+    ├── server                   servers: the server port (Raft + forwarded RPCs)
+    ├── http                     the HTTP listener (API + inspector websocket)
+    └── dns                      the DNS interface
 
 Later issues add ``raft``, ``gossip.lan``/``gossip.wan``, ``health``, ``catalog.sync``, ``wan`` and
 ``dns`` as siblings, each its own supervised subtree, so that a crash in one never cancels another.
@@ -27,17 +30,17 @@ from actors.api.agent_self import install_agent_self
 from actors.api.common import install_common
 from actors.api.state_api import install_state_api
 from actors.api.status import install_status
-from actors.backend import LocalBackend
 from actors.config import AgentConfig
 from actors.context import AgentContext
-from actors.state_actor import StateActor
+from actors.raft.subsystem import build_raft
 from runtime import log as logging_setup
 from runtime.http import Router
 from runtime.http_listener import HttpListener
-from runtime.inspect import install_fault_injection, install_inspector
+from runtime.inspect import install_fault_injection, install_fault_table, install_inspector
 from runtime.log import get_logger
 from runtime.rng import fresh_seed
 from runtime.supervisor import ChildSpec, RestartPolicy, Supervisor, run_root
+from runtime.transport.faults import FaultTable
 from runtime.tree import ActorTree
 
 log = get_logger("agent")
@@ -58,6 +61,7 @@ def build_router(ctx: AgentContext) -> Router:
     install_inspector(router, ctx.tree)
     if ctx.config.enable_fault_injection:
         install_fault_injection(router, ctx.tree)
+        install_fault_table(router, ctx.extras["faults"])
     return router
 
 
@@ -69,8 +73,8 @@ def build_agent(ctx: AgentContext, extra_children: Iterable[ChildSpec] = ()) -> 
         log.info("HTTP API listening", address=f"{addr[0]}:{addr[1]}")
 
     children: list[ChildSpec] = []
-    if isinstance(ctx.backend, LocalBackend):
-        children.append(ChildSpec("state", StateActor, ctx.backend, ctx))
+    if cfg.server:
+        children.extend(build_raft(ctx))  # sets ctx.backend: the Raft-backed replicated state
     if cfg.ports.http >= 0:  # -1 disables the listener, as in Consul (0 binds an ephemeral port: tests)
         children.append(ChildSpec("http", HttpListener, build_router(ctx), cfg.client_addr.split()[0], cfg.ports.http,
                                   on_bound=on_http_bound))
@@ -84,19 +88,27 @@ def agent_seed(cfg: AgentConfig) -> int:
 
 
 async def serve_agent(cfg: AgentConfig, *, extra_children: Iterable[ChildSpec] = (),
+                      extras: dict[str, object] | None = None,
                       task_status: trio.TaskStatus[AgentContext] = trio.TASK_STATUS_IGNORED) -> None:
-    """Run one agent's tree in the current Trio run until cancelled; ``started()`` gives its context."""
+    """Run one agent's tree in the current Trio run until cancelled; ``started()`` gives its context.
+
+    ``extras`` pre-seeds ``ctx.extras`` (in-process tests use ``"raft.servers"`` to name the founding
+    servers' RPC addresses where gossip would otherwise discover them).
+    """
     tree = ActorTree()
     ctx = AgentContext(cfg, tree, agent_seed(cfg))
-    if cfg.server and cfg.dev:
-        # Until the Raft subsystem lands, a -dev server keeps its state in one in-memory replica.
-        ctx.backend = LocalBackend()
+    ctx.extras.update(extras or {})
+    ctx.extras["faults"] = FaultTable(ctx.rng("faults"))
     root = build_agent(ctx, extra_children)
 
-    async with trio.open_nursery() as nursery:
-        await nursery.start(run_root, tree, ctx.root_path, root)
-        log.info("agent started", node=cfg.node_name, datacenter=cfg.datacenter, server=cfg.server, seed=ctx.seed)
-        task_status.started(ctx)
+    try:
+        async with trio.open_nursery() as nursery:
+            await nursery.start(run_root, tree, ctx.root_path, root)
+            log.info("agent started", node=cfg.node_name, datacenter=cfg.datacenter, server=cfg.server, seed=ctx.seed)
+            task_status.started(ctx)
+    finally:
+        for close in reversed(ctx.on_close):
+            close()
 
 
 async def run_agent(cfg: AgentConfig) -> int:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import random
 import uuid
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Callable
 
 from runtime.rng import derive
 from runtime.tree import ActorTree
@@ -32,6 +32,7 @@ class AgentContext:
         self.http_addr: tuple[str, int] | None = None  # set by the HTTP listener once bound
         self.backend: StoreBackend | None = None  # the replicated state, on servers (see actors/backend.py)
         self.extras: dict[str, Any] = {}
+        self.on_close: list[Callable[[], None]] = []  # run when the agent's tree has stopped (close files)
 
     @property
     def root_path(self) -> str:

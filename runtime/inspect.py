@@ -114,3 +114,51 @@ def install_fault_injection(router: Router, tree: ActorTree, prefix: str = "/v1/
 
     for op in ("crash", "stop", "restart"):
         router.add(["PUT", "POST"], f"{prefix}/{op}", make(op))
+
+
+def install_fault_table(router: Router, table: Any, path: str = "/v1/agent/faults") -> None:
+    """Network faults for scenario runs: ``PUT`` replaces the rules, ``DELETE`` heals, ``GET`` lists.
+
+    Body of ``PUT``: ``{"Rules": [{"Src": "n1", "Dst": "n2", "Drop": true, "Loss": 0.0, "Delay": 0.0,
+    "Jitter": 0.0, "Duplicate": 0.0}]}`` (keys case-insensitive; missing ones default). The rules apply
+    to what *this* agent sends, so a symmetric partition is set on the agents of both sides.
+    """
+    from runtime.transport.faults import FaultRule
+
+    def rule_from(doc: Any) -> Any:
+        if not isinstance(doc, dict):
+            raise HTTPError(400, "Request decode failed: each rule must be an object")
+        fields = {k.lower(): v for k, v in doc.items()}
+        names = {"src": "src", "dst": "dst", "drop": "drop", "loss": "loss", "delay": "delay",
+                 "jitter": "jitter", "duplicate": "duplicate"}
+        unknown = set(fields) - set(names)
+        if unknown:
+            raise HTTPError(400, f"Request decode failed: unknown rule field(s) {sorted(unknown)}")
+        try:
+            return msgspec.convert({names[k]: v for k, v in fields.items()}, FaultRule)
+        except (msgspec.ValidationError, ValueError) as exc:
+            raise HTTPError(400, f"Request decode failed: {exc}") from None
+
+    async def put(req: Request) -> Response:
+        try:
+            doc = msgspec.json.decode(req.body or b"{}")
+        except msgspec.DecodeError as exc:
+            raise HTTPError(400, f"Request decode failed: {exc}") from None
+        rules = doc.get("Rules", doc.get("rules")) if isinstance(doc, dict) else None
+        if not isinstance(rules, list):
+            raise HTTPError(400, 'Request decode failed: expected {"Rules": [...]}')
+        table.replace([rule_from(rule) for rule in rules])
+        log.warning("fault table replaced", rules=len(rules))
+        return json_response(True)
+
+    async def delete(req: Request) -> Response:
+        table.heal()
+        log.warning("fault table healed")
+        return json_response(True)
+
+    async def get(req: Request) -> Response:
+        return json_response({"Rules": [msgspec.to_builtins(r) for r in table.rules], "Links": table.statistics()})
+
+    router.add(["PUT", "POST"], path, put)
+    router.add(["DELETE"], path, delete)
+    router.add(["GET"], path, get)

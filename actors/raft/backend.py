@@ -1,0 +1,196 @@
+"""`RaftBackend`: the `StoreBackend` of a server, writing through Raft and reading its local replica.
+
+What lives here: how an endpoint's write reaches the leader and how a read becomes fit for its
+consistency mode (see ``actors/backend.py`` for the contract):
+
+- ``write``: on the leader, stamp ``now_ns`` and propose; elsewhere forward the encoded command to the
+  leader over the server RPC (`ForwardWrite`), learn the index it was applied at, wait until the local
+  replica applied it and return the local result (the state machine is deterministic). While there is
+  no leader, retry until ``rpc_hold_timeout`` (Consul's 7 s) and then fail with `NoLeader`.
+- ``read_barrier``: ``stale`` answers at once; ``default`` on the leader waits for its own-term barrier,
+  on a follower asks the leader for its commit index (`LeaderCommit`) and waits to apply it;
+  ``consistent`` runs ReadIndex (leadership confirmed by a quorum) and waits to apply that index.
+
+Also the RPC handler the leader runs for those requests (`handle_rpc`).
+
+What must never live here: Raft protocol logic, or HTTP.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+import msgspec
+import trio
+
+from actors.backend import BackendError, Consistency, NoLeader, NotReady, ReadMeta
+from actors.raft.errors import NotLeader, ProposalDropped, RaftError
+from actors.raft.node import Pending, Propose, ReadIndex
+from actors.raft.rpc import ForwardResult, ForwardWrite, LeaderCommit, LeaderCommitResult
+from actors.raft.shared import RaftShared
+from actors.state.commands import Command, decode_command, encode_command
+from actors.state.store import Applied, StateStore
+from actors.state.watch import WatchRegistry, WatchSet
+from runtime import clock
+from runtime.actor import ActorError, ActorRef
+from runtime.transport.errors import RpcError, RpcRemoteError
+from runtime.transport.rpc_client import RpcClient
+
+
+class RaftBackend:
+    def __init__(self, shared: RaftShared, node_ref: Callable[[], ActorRef], rpc: RpcClient, *,
+                 hold_timeout: float = 7.0, wall_ns: Callable[[], int] | None = None) -> None:
+        self.shared = shared
+        self._node_ref = node_ref
+        self.rpc = rpc
+        self.hold_timeout = hold_timeout
+        self._wall_ns = wall_ns or (lambda: int(clock.wall_time() * 1e9))
+
+    @property
+    def store(self) -> StateStore:  # type: ignore[override]
+        return self.shared.store
+
+    @property
+    def registry(self) -> WatchRegistry:
+        return self.shared.registry
+
+    # -- writes -------------------------------------------------------------------------------------
+
+    async def write(self, command: Command) -> Applied:
+        data = encode_command(command)
+        with trio.move_on_after(self.hold_timeout):
+            while True:
+                shared = self.shared
+                if shared.role == "leader":
+                    try:
+                        index_or_applied = await self._propose_local(data)
+                    except (NotLeader, ProposalDropped, ActorError):
+                        await self._pause()
+                        continue
+                    return index_or_applied
+                leader = shared.address_of(shared.leader)
+                if leader is None:
+                    await self._wait_leader()
+                    continue
+                try:
+                    result = await self.rpc.call(leader, ForwardWrite(command=data), timeout=self.hold_timeout)
+                except RpcRemoteError as exc:
+                    if exc.error.kind in ("NotLeader", "ProposalDropped", "NoLeader", "ActorTimeout"):
+                        await self._pause()
+                        continue
+                    raise BackendError(exc.error.message) from None
+                except RpcError:
+                    await self._pause()
+                    continue
+                assert isinstance(result, ForwardResult)
+                await self.shared.wait_applied(result.index)
+                applied = self.shared.result(result.index)
+                if applied is None:
+                    raise BackendError(f"result of index {result.index} no longer available")
+                return applied
+        raise NoLeader()
+
+    async def _propose_local(self, data: bytes) -> Applied:
+        stamped = self.stamp(data)
+        pending: Pending = await self._node_ref().request(Propose(data=stamped))
+        result = await pending.wait()
+        if not isinstance(result, Applied):
+            raise BackendError("proposal applied without a state-machine result")
+        return result
+
+    def stamp(self, data: bytes) -> bytes:
+        """The leader decides ``now_ns`` (so every replica applies the same time)."""
+        command = decode_command(data)
+        return encode_command(msgspec.structs.replace(command, now_ns=self._wall_ns()))
+
+    async def _pause(self) -> None:
+        with trio.move_on_after(0.05):
+            await self.shared.wait_leader_change()
+
+    async def _wait_leader(self) -> None:
+        with trio.move_on_after(0.5):
+            await self.shared.wait_leader_change()
+
+    # -- reads --------------------------------------------------------------------------------------
+
+    def meta(self, consistency: str) -> ReadMeta:
+        shared = self.shared
+        if shared.role == "leader":
+            contact = 0
+        elif shared.last_contact is None:
+            contact = 0
+        else:
+            contact = int((clock.now() - shared.last_contact) * 1000)
+        return ReadMeta(known_leader=shared.leader is not None, last_contact_ms=contact,
+                        consistency=consistency)  # type: ignore[arg-type]
+
+    async def read_barrier(self, mode: Consistency, max_stale: float | None = None) -> ReadMeta:
+        if mode == "stale":
+            meta = self.meta("stale")
+            if max_stale is None or meta.last_contact_ms <= max_stale * 1000 or self.shared.role == "leader":
+                await trio.lowlevel.checkpoint()
+                return meta
+            mode = "default"  # too stale: retry once in default mode, as Consul's agent does
+        with trio.move_on_after(self.hold_timeout):
+            while True:
+                try:
+                    if mode == "consistent":
+                        await self._read_index()
+                        return self.meta("consistent")
+                    await self._leader_read()
+                    return self.meta("leader")
+                except (NotLeader, RaftError, RpcError, ActorError):
+                    if self.shared.leader is None:
+                        await self._wait_leader()
+                    else:
+                        await self._pause()
+        if self.shared.leader is None:
+            raise NoLeader()
+        raise NotReady("timed out waiting for the replica to catch up with the leader")
+
+    async def _read_index(self) -> None:
+        pending: Pending = await self._node_ref().request(ReadIndex())
+        index = await pending.wait()
+        await self.shared.wait_applied(index)
+
+    async def _leader_read(self) -> None:
+        shared = self.shared
+        if shared.role == "leader":
+            await self._wait_own_term_applied()
+            return
+        leader = shared.address_of(shared.leader)
+        if leader is None:
+            raise NotLeader(None)
+        reply = await self.rpc.call(leader, LeaderCommit(), timeout=self.hold_timeout)
+        assert isinstance(reply, LeaderCommitResult)
+        await shared.wait_applied(reply.index)
+
+    async def _wait_own_term_applied(self) -> None:
+        shared = self.shared
+        while shared.role == "leader" and shared.leader_ready_term != shared.term:
+            with trio.move_on_after(0.05):
+                await shared.wait_applied(shared.applied_index + 1)
+        if shared.role != "leader":
+            raise NotLeader(shared.leader)
+
+    async def wait_changed(self, ws: WatchSet, deadline: float) -> bool:
+        return await self.shared.waiters.wait(ws, deadline)
+
+    # -- the leader's side of forwarded requests ----------------------------------------------------
+
+    async def handle_rpc(self, request: Any) -> Any:
+        if isinstance(request, ForwardWrite):
+            if self.shared.role != "leader":
+                raise NotLeader(self.shared.leader)
+            try:
+                decode_command(request.command)
+            except (msgspec.DecodeError, msgspec.ValidationError) as exc:
+                raise BackendError(f"invalid command: {exc}") from None
+            applied = await self._propose_local(request.command)
+            return ForwardResult(index=applied.index)
+        if isinstance(request, LeaderCommit):
+            if self.shared.role != "leader":
+                raise NotLeader(self.shared.leader)
+            await self._wait_own_term_applied()
+            return LeaderCommitResult(index=self.shared.commit_index)
+        raise BackendError(f"unknown request {type(request).__name__}")

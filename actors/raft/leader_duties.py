@@ -1,0 +1,92 @@
+"""What only the Raft leader does: register itself in the catalog and expire TTL sessions.
+
+What lives here: `LeaderDuties`, an actor beside the node that waits until this server is the leader
+and has applied an entry of its own term, then runs the leader's loops until leadership is lost:
+
+- register this server in the catalog as Consul does (node, service ``consul``, ``serfHealth``);
+- destroy sessions whose TTL ran out (2 x TTL after the last renewal, timers on the leader only;
+  ``now_ns`` is stamped by the leader when the command is proposed).
+
+Gossip-driven reconciliation (``serfHealth`` per LAN member) joins these loops when gossip lands.
+
+What must never live here: Raft logic or the store's rules (``expired_sessions`` is the store's).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, ClassVar
+
+import trio
+
+from actors.backend import BackendError
+from actors.state.commands import SessionDestroy
+from runtime import clock
+from runtime.actor import Actor
+from runtime.log import get_logger
+
+if TYPE_CHECKING:
+    from actors.context import AgentContext
+    from actors.raft.shared import RaftShared
+
+log = get_logger("raft.leader")
+
+
+class LeaderDuties(Actor):
+    kind: ClassVar[str] = "leader"
+    inbox_size: ClassVar[int | None] = 1
+
+    def __init__(self, ctx: "AgentContext", shared: "RaftShared") -> None:
+        self.ctx = ctx
+        self.shared = shared
+        self.terms_led = 0
+        self.sessions_expired = 0
+
+    async def run(self, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
+        task_status.started()
+        shared = self.shared
+        while True:
+            while not (shared.role == "leader" and shared.leader_ready_term == shared.term):
+                with trio.move_on_after(0.1):
+                    await shared.wait_leader_change()
+            term = shared.term
+            self.terms_led += 1
+            async with trio.open_nursery() as nursery:
+                nursery.start_soon(self._watch_leadership, term, nursery.cancel_scope)
+                nursery.start_soon(self._register_self)
+                nursery.start_soon(self._expire_sessions)
+
+    async def _watch_leadership(self, term: int, scope: trio.CancelScope) -> None:
+        while self.shared.role == "leader" and self.shared.term == term:
+            with trio.move_on_after(0.1):
+                await self.shared.wait_leader_change()
+        scope.cancel()
+
+    async def _register_self(self) -> None:
+        from actors.api.self_register import register_self
+
+        for attempt in range(50):
+            try:
+                await register_self(self.ctx)
+                return
+            except BackendError as exc:
+                log.warning("self registration failed, retrying", error=str(exc), attempt=attempt)
+                await trio.sleep(0.2)
+
+    async def _expire_sessions(self) -> None:
+        backend = self.ctx.backend
+        assert backend is not None
+        while True:
+            now_ns = int(clock.wall_time() * 1e9)
+            for session_id in self.shared.store.expired_sessions(now_ns):
+                try:
+                    await backend.write(SessionDestroy(id=session_id))
+                    self.sessions_expired += 1
+                except BackendError as exc:
+                    log.warning("session expiry failed", session=session_id, error=str(exc))
+            next_ns = self.shared.store.next_session_expiry()
+            delay = 1.0 if next_ns is None else min(1.0, max(0.01, (next_ns - now_ns) / 1e9))
+            await trio.sleep(delay)
+
+    def statistics(self) -> dict[str, Any]:
+        return {"terms_led": self.terms_led, "sessions_expired": self.sessions_expired,
+                "leading": self.shared.role == "leader"}
