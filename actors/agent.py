@@ -28,6 +28,7 @@ import trio
 
 from actors.api.agent_self import install_agent_self
 from actors.api.common import install_common
+from actors.api.operator_raft import install_operator_raft
 from actors.api.state_api import install_state_api
 from actors.api.status import install_status
 from actors.config import AgentConfig
@@ -58,6 +59,7 @@ def build_router(ctx: AgentContext) -> Router:
     install_agent_self(router, ctx)
     install_status(router, ctx)
     install_state_api(router, ctx)
+    install_operator_raft(router, ctx)
     install_inspector(router, ctx.tree)
     if ctx.config.enable_fault_injection:
         install_fault_injection(router, ctx.tree)

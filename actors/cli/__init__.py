@@ -14,6 +14,7 @@ import sys
 COMMANDS = {
     "agent": "actors.cli.agent_cmd",
     "actors": "actors.cli.actors_cmd",
+    "operator": "actors.cli.operator_cmd",
     "version": "actors.cli.version_cmd",
 }
 

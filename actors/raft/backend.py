@@ -25,8 +25,17 @@ import trio
 
 from actors.backend import BackendError, Consistency, NoLeader, NotReady, ReadMeta
 from actors.raft.errors import NotLeader, ProposalDropped, RaftError
-from actors.raft.node import Pending, Propose, ReadIndex
-from actors.raft.rpc import ForwardResult, ForwardWrite, LeaderCommit, LeaderCommitResult
+from actors.raft.messages import ConfChange
+from actors.raft.node import Pending, Propose, ProposeConf, ReadIndex, TransferLeader
+from actors.raft.rpc import (
+    Done,
+    ForwardResult,
+    ForwardWrite,
+    LeaderCommit,
+    LeaderCommitResult,
+    MembershipChange,
+    TransferLeadership,
+)
 from actors.raft.shared import RaftShared
 from actors.state.commands import Command, decode_command, encode_command
 from actors.state.store import Applied, StateStore
@@ -176,6 +185,51 @@ class RaftBackend:
     async def wait_changed(self, ws: WatchSet, deadline: float) -> bool:
         return await self.shared.waiters.wait(ws, deadline)
 
+    # -- operator requests (membership, leadership transfer) ------------------------------------------
+
+    async def change_membership(self, op: str, node: str) -> int:
+        """Propose one membership change at the leader (forwarding if needed); returns its index once applied."""
+        if op not in ("add_voter", "add_learner", "remove"):
+            raise BackendError(f"unknown membership operation {op!r}")
+        if self.shared.role == "leader":
+            pending: Pending = await self._node_ref().request(ProposeConf(change=ConfChange(op=op, node=node)))  # type: ignore[arg-type]
+            result = await pending.wait()
+            return result if isinstance(result, int) else self.shared.applied_index
+        leader = self.shared.address_of(self.shared.leader)
+        if leader is None:
+            raise NoLeader()
+        try:
+            done = await self.rpc.call(leader, MembershipChange(op=op, node=node), timeout=self.hold_timeout)
+        except RpcRemoteError as exc:
+            raise BackendError(exc.error.message) from None
+        except RpcError as exc:
+            raise BackendError(str(exc)) from None
+        return done.index
+
+    async def transfer_leadership(self, to: str = "") -> str:
+        """Hand leadership to ``to`` (or the best other voter); returns the chosen server."""
+        shared = self.shared
+        if shared.role != "leader":
+            leader = shared.address_of(shared.leader)
+            if leader is None:
+                raise NoLeader()
+            try:
+                await self.rpc.call(leader, TransferLeadership(to=to), timeout=self.hold_timeout)
+            except RpcRemoteError as exc:
+                raise BackendError(exc.error.message) from None
+            except RpcError as exc:
+                raise BackendError(str(exc)) from None
+            return to
+        others = [v for v in shared.conf.voters if v != shared.node_id]
+        if to and to not in others:
+            raise BackendError(f"cannot transfer leadership to {to!r}: not another voter")
+        if not to:
+            if not others:
+                raise BackendError("cannot transfer leadership: no other voter")
+            to = max(others, key=lambda peer: (shared.peer_match.get(peer, 0), peer))
+        await self._node_ref().request(TransferLeader(to=to))
+        return to
+
     # -- the leader's side of forwarded requests ----------------------------------------------------
 
     async def handle_rpc(self, request: Any) -> Any:
@@ -193,4 +247,13 @@ class RaftBackend:
                 raise NotLeader(self.shared.leader)
             await self._wait_own_term_applied()
             return LeaderCommitResult(index=self.shared.commit_index)
+        if isinstance(request, MembershipChange):
+            if self.shared.role != "leader":
+                raise NotLeader(self.shared.leader)
+            return Done(index=await self.change_membership(request.op, request.node))
+        if isinstance(request, TransferLeadership):
+            if self.shared.role != "leader":
+                raise NotLeader(self.shared.leader)
+            await self.transfer_leadership(request.to)
+            return Done()
         raise BackendError(f"unknown request {type(request).__name__}")

@@ -5,7 +5,9 @@ and has applied an entry of its own term, then runs the leader's loops until lea
 
 - register this server in the catalog as Consul does (node, service ``consul``, ``serfHealth``);
 - destroy sessions whose TTL ran out (2 x TTL after the last renewal, timers on the leader only;
-  ``now_ns`` is stamped by the leader when the command is proposed).
+  ``now_ns`` is stamped by the leader when the command is proposed);
+- grow the configuration: servers discovered in this datacenter (the directory) join as learners and
+  are promoted to voters once caught up (Consul's autopilot does the same with non-voters).
 
 Gossip-driven reconciliation (``serfHealth`` per LAN member) joins these loops when gossip lands.
 
@@ -30,6 +32,9 @@ if TYPE_CHECKING:
 
 log = get_logger("raft.leader")
 
+MEMBERSHIP_INTERVAL = 0.5  # seconds between two looks at discovered servers vs the configuration
+CATCH_UP_ENTRIES = 64  # a learner this close to the commit index is promoted to voter
+
 
 class LeaderDuties(Actor):
     kind: ClassVar[str] = "leader"
@@ -40,6 +45,7 @@ class LeaderDuties(Actor):
         self.shared = shared
         self.terms_led = 0
         self.sessions_expired = 0
+        self.changes = 0
 
     async def run(self, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
         task_status.started()
@@ -54,6 +60,7 @@ class LeaderDuties(Actor):
                 nursery.start_soon(self._watch_leadership, term, nursery.cancel_scope)
                 nursery.start_soon(self._register_self)
                 nursery.start_soon(self._expire_sessions)
+                nursery.start_soon(self._manage_membership)
 
     async def _watch_leadership(self, term: int, scope: trio.CancelScope) -> None:
         while self.shared.role == "leader" and self.shared.term == term:
@@ -87,6 +94,32 @@ class LeaderDuties(Actor):
             delay = 1.0 if next_ns is None else min(1.0, max(0.01, (next_ns - now_ns) / 1e9))
             await trio.sleep(delay)
 
+    async def _manage_membership(self) -> None:
+        """Autopilot's core: servers discovered in this datacenter join as learners, then become voters
+        once caught up (within ``CATCH_UP_ENTRIES`` of the commit index). One change at a time."""
+        backend = self.ctx.backend
+        shared = self.shared
+        while True:
+            conf = shared.conf
+            members = set(conf.voters) | set(conf.learners)
+            newcomers = sorted(set(shared.directory) - members)
+            conf_index = shared.stats.get("conf_index", 0)
+            caught_up = [l for l in sorted(conf.learners)
+                         if shared.peer_match.get(l, 0) >= conf_index
+                         and shared.commit_index - shared.peer_match.get(l, 0) <= CATCH_UP_ENTRIES]
+            try:
+                if newcomers:
+                    await backend.change_membership("add_learner", newcomers[0])  # type: ignore[union-attr]
+                    log.info("server added as learner", server=newcomers[0])
+                    self.changes += 1
+                elif caught_up:
+                    await backend.change_membership("add_voter", caught_up[0])  # type: ignore[union-attr]
+                    log.info("learner promoted to voter", server=caught_up[0])
+                    self.changes += 1
+            except Exception as exc:  # a refused change (another pending, lost leadership): try later
+                log.debug("membership change deferred", error=str(exc))
+            await trio.sleep(MEMBERSHIP_INTERVAL)
+
     def statistics(self) -> dict[str, Any]:
-        return {"terms_led": self.terms_led, "sessions_expired": self.sessions_expired,
+        return {"terms_led": self.terms_led, "sessions_expired": self.sessions_expired, "changes": self.changes,
                 "leading": self.shared.role == "leader"}

@@ -147,7 +147,7 @@ class RaftNode(Actor):
         self._ticks_since_contact = 0
         self._readies = 0
         self._persist_seconds = 0.0
-        self._links_wanted: set[str] = set()
+        self._links_wanted: set[str] = set()  # peers we must reach though not (yet) in our configuration
         self._links_dirty = trio.Event()
 
     # -- lifecycle ----------------------------------------------------------------------------------
@@ -266,7 +266,10 @@ class RaftNode(Actor):
         # 2. SEND.
         for message in rd.messages:
             link = self.links.get(message.dst)
-            if link is None or not link.send_nowait(message):
+            if link is None:
+                self._want_link(message.dst)
+                core.report_unreachable(message.dst)
+            elif not link.send_nowait(message):
                 core.report_unreachable(message.dst)
         # 3. RESTORE a received snapshot, then APPLY.
         if rd.snapshot is not None:
@@ -356,6 +359,7 @@ class RaftNode(Actor):
         elif core.role == "leader":
             shared.last_contact = clock.now()
         shared.commit_index = core.commit_index
+        shared.peer_match = {p.peer: p.match for p in stats.peers}
         shared.set_leader(core.leader, core.role, core.term)
         if shared.conf != core.conf:
             shared.conf = core.conf
@@ -377,11 +381,21 @@ class RaftNode(Actor):
 
     # -- peer links -----------------------------------------------------------------------------------
 
+    def _want_link(self, peer: str) -> None:
+        """A message is addressed to a peer we have no link to (e.g. a new server answering the leader
+        before it learned the configuration): open one if its address is known."""
+        if peer not in self._links_wanted and peer in self.shared.directory:
+            self._links_wanted.add(peer)
+            self._links_dirty.set()
+
     async def _maintain_links(self) -> None:
-        """Keep one link per configuration member whose address is known (runs beside the loop)."""
+        """Keep one link per configuration member (and per peer we had to answer) whose address is known."""
         shared = self.shared
         while True:
-            wanted = {m for m in (*shared.conf.voters, *shared.conf.learners) if m != shared.node_id}
+            members = {m for m in (*shared.conf.voters, *shared.conf.learners) if m != shared.node_id}
+            if shared.conf.voters:
+                self._links_wanted -= {p for p in self._links_wanted if p not in members and p != shared.leader}
+            wanted = members | self._links_wanted
             supervisor = self.cell.tree.get(self.peers_path).actor
             if isinstance(supervisor, Supervisor):
                 for peer in sorted(wanted):

@@ -31,5 +31,22 @@ class LeaderCommitResult(Message, tag="raft.rpc.leader_commit_result"):
     index: int
 
 
-RaftRpcRequest = ForwardWrite | LeaderCommit
-RaftRpcResponse = ForwardResult | LeaderCommitResult
+class MembershipChange(Message, tag="raft.rpc.membership"):
+    """Ask the leader to change the configuration (``op``: add_voter, add_learner, remove)."""
+
+    op: str
+    node: str
+
+
+class TransferLeadership(Message, tag="raft.rpc.transfer"):
+    """Ask the leader to hand leadership to ``to`` (empty: the most up-to-date other voter)."""
+
+    to: str = ""
+
+
+class Done(Message, tag="raft.rpc.done"):
+    index: int = 0
+
+
+RaftRpcRequest = ForwardWrite | LeaderCommit | MembershipChange | TransferLeadership
+RaftRpcResponse = ForwardResult | LeaderCommitResult | Done

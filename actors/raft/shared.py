@@ -44,6 +44,7 @@ class RaftShared:
         self.leader_ready_term = 0  # the term in which this server, as leader, applied an entry of its own
         self.last_contact: float | None = None  # trio time this server last heard from a leader
         self.conf = ConfState()
+        self.peer_match: dict[str, int] = {}  # leader only: highest index known replicated per peer
         self.stats: dict[str, Any] = {}
         # server directory: raft id (node name) -> server RPC address
         self.directory: dict[str, Address] = {node_id: rpc_address}
@@ -128,3 +129,29 @@ class RaftShared:
         # founding entry, index 1 in our log), and the index of the latest change afterwards.
         conf_index = self.stats.get("conf_index", 0)
         return {"Servers": servers, "Index": 0 if conf_index <= 1 else conf_index}
+
+    def autopilot_health(self) -> dict[str, Any]:
+        """Consul's ``/v1/operator/autopilot/health`` document from this server's view (leader's is best)."""
+        servers = []
+        healthy_voters = 0
+        for member in (*self.conf.voters, *self.conf.learners):
+            address = self.directory.get(member)
+            if member == self.node_id:
+                last_index = self.applied_index
+            else:
+                last_index = self.peer_match.get(member, 0)
+            lag = self.commit_index - last_index
+            healthy = (member == self.node_id or self.role != "leader" or lag < 250) and address is not None
+            if healthy and member in self.conf.voters:
+                healthy_voters += 1
+            servers.append({
+                "ID": member, "Name": member,
+                "Address": f"{address[0]}:{address[1]}" if address else "",
+                "SerfStatus": "alive", "Version": "", "Leader": member == self.leader,
+                "LastContact": "0s", "LastTerm": self.term, "LastIndex": last_index,
+                "Healthy": healthy, "Voter": member in self.conf.voters, "StableSince": "",
+            })
+        quorum = len(self.conf.voters) // 2 + 1
+        tolerance = max(0, healthy_voters - quorum)
+        return {"Healthy": self.leader is not None and healthy_voters >= quorum,
+                "FailureTolerance": tolerance, "Servers": servers}

@@ -140,3 +140,33 @@ async def test_three_servers_elect_replicate_fail_over_and_restart(tmp_path: Pat
 
     for node in nodes:
         node.crash()
+
+
+async def test_server_joins_as_learner_is_promoted_then_leadership_moves_and_a_peer_is_removed(
+        tmp_path: Path, nursery: trio.Nursery) -> None:
+    nodes = make_cluster(tmp_path, count=4)
+    # s4 is known to everyone (as gossip would make it) but is not a founder: -bootstrap-expect 3.
+    founders, late = nodes[:3], nodes[3]
+    for node in nodes:
+        node.cfg = msgspec.structs.replace(node.cfg, bootstrap_expect=3)
+    for node in founders:
+        await node.start(nursery)
+    await wait_for(lambda: leader_of(founders) is not None)
+    await put(founders[0], "before", b"x")
+
+    await late.start(nursery)
+    await wait_for(lambda: "s4" in leader_of(founders).raft.conf.voters, timeout=20)
+    await wait_for(lambda: value_at(late, "before") == b"x")
+
+    leader = leader_of(nodes)
+    assert leader is not None
+    await leader.ctx.backend.transfer_leadership("s4")
+    await wait_for(lambda: leader_of(nodes) is late)
+
+    victim = next(n for n in founders if n is not leader)
+    await late.ctx.backend.change_membership("remove", victim.name)
+    await wait_for(lambda: victim.name not in late.raft.conf.voters)
+    await put(late, "after", b"y")
+    assert value_at(late, "after") == b"y"
+    for node in nodes:
+        node.crash()
