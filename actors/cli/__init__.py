@@ -16,6 +16,7 @@ COMMANDS = {
     "actors": "actors.cli.actors_cmd",
     "operator": "actors.cli.operator_cmd",
     "version": "actors.cli.version_cmd",
+    "scenario": "actors.cli.scenario_cmd",
 }
 
 

@@ -1,0 +1,56 @@
+"""Reading a scenario file: TOML text -> checked `Scenario`, or a `ScenarioError` listing every problem.
+
+What lives here: `load_scenario(path)` and `parse_scenario(text, filename)`. The order is: TOML syntax
+(tomllib's own line and column), then the shape of every section against the Structs (``shape.py``),
+then cross-references and values (``validate.py``); each problem gets a line number when ``lines.py``
+can find one. YAML is not supported: the stdlib reads TOML, and one format keeps the examples uniform.
+
+What must never live here: running anything, or defaults (they are on the Structs).
+"""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+
+import msgspec
+import msgspec.inspect as mi
+
+from .lines import line_of
+from .problems import Problem, ScenarioError
+from .schema import Scenario
+from .shape import shape_problems
+from .validate import validate
+
+
+def _with_lines(text: str, problems: list[Problem]) -> list[Problem]:
+    return [p if p.line else Problem(p.path, p.message, line_of(text, p.path)) for p in problems]
+
+
+def parse_scenario(text: str, filename: str = "<scenario>") -> Scenario:
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ScenarioError(filename, [Problem((), f"not valid TOML: {exc}")]) from None
+    problems = shape_problems(data, mi.type_info(Scenario))
+    if problems:
+        raise ScenarioError(filename, _with_lines(text, problems))
+    try:
+        scenario = msgspec.convert(data, Scenario)
+    except msgspec.ValidationError as exc:  # the shape walk should have caught it; say it anyway
+        raise ScenarioError(filename, [Problem((), str(exc))]) from None
+    problems = validate(scenario)
+    if problems:
+        raise ScenarioError(filename, _with_lines(text, problems))
+    return scenario
+
+
+def load_scenario(path: str | Path) -> Scenario:
+    path = Path(path)
+    if path.suffix.lower() in (".yaml", ".yml"):
+        raise ScenarioError(str(path), [Problem((), "YAML scenarios are not supported: write it as TOML (.toml)")])
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ScenarioError(str(path), [Problem((), f"cannot read the file: {exc.strerror or exc}")]) from None
+    return parse_scenario(text, str(path))
