@@ -26,6 +26,7 @@ from typing import Iterable
 
 import trio
 
+from actors.api.agent_local import install_agent_local
 from actors.api.agent_self import install_agent_self
 from actors.api.common import install_common
 from actors.api.operator_raft import install_operator_raft
@@ -33,6 +34,7 @@ from actors.api.state_api import install_state_api
 from actors.api.status import install_status
 from actors.config import AgentConfig
 from actors.context import AgentContext
+from actors.local.subsystems import local_subsystems
 from actors.raft.subsystem import build_raft
 from runtime import log as logging_setup
 from runtime.http import Router
@@ -57,6 +59,7 @@ def build_router(ctx: AgentContext) -> Router:
     router = Router()
     install_common(router, ctx)
     install_agent_self(router, ctx)
+    install_agent_local(router, ctx)
     install_status(router, ctx)
     install_state_api(router, ctx)
     install_operator_raft(router, ctx)
@@ -77,6 +80,7 @@ def build_agent(ctx: AgentContext, extra_children: Iterable[ChildSpec] = ()) -> 
     children: list[ChildSpec] = []
     if cfg.server:
         children.extend(build_raft(ctx))  # sets ctx.backend: the Raft-backed replicated state
+    children.extend(local_subsystems(ctx))  # local state, health checks, anti-entropy (before HTTP serves)
     if cfg.ports.http >= 0:  # -1 disables the listener, as in Consul (0 binds an ephemeral port: tests)
         children.append(ChildSpec("http", HttpListener, build_router(ctx), cfg.client_addr.split()[0], cfg.ports.http,
                                   on_bound=on_http_bound))
