@@ -33,6 +33,7 @@ from actors.api.operator_raft import install_operator_raft
 from actors.api.state_api import install_state_api
 from actors.api.status import install_status
 from actors.config import AgentConfig
+from actors.forward.client import forwarding_children, install_forwarding
 from actors.context import AgentContext
 from actors.local.subsystems import local_subsystems
 from actors.raft.subsystem import build_raft
@@ -57,6 +58,8 @@ AGENT_POLICY = RestartPolicy(strategy="one_for_one", max_restarts=10, within_sec
 
 def build_router(ctx: AgentContext) -> Router:
     router = Router()
+    ctx.extras["router"] = router  # servers answer forwarded API calls through it (actors/forward)
+    install_forwarding(router, ctx)  # clients: state API requests go to a server
     install_common(router, ctx)
     install_agent_self(router, ctx)
     install_agent_local(router, ctx)
@@ -80,6 +83,7 @@ def build_agent(ctx: AgentContext, extra_children: Iterable[ChildSpec] = ()) -> 
     children: list[ChildSpec] = []
     if cfg.server:
         children.extend(build_raft(ctx))  # sets ctx.backend: the Raft-backed replicated state
+    children.extend(forwarding_children(ctx))  # clients: pooled connections to servers
     children.extend(local_subsystems(ctx))  # local state, health checks, anti-entropy (before HTTP serves)
     if cfg.ports.http >= 0:  # -1 disables the listener, as in Consul (0 binds an ephemeral port: tests)
         children.append(ChildSpec("http", HttpListener, build_router(ctx), cfg.client_addr.split()[0], cfg.ports.http,

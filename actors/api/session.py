@@ -102,7 +102,7 @@ def build_create(api: Api, req: Request) -> SessionCreate:
         session_id = new_uuid(api.session_rng)
     return SessionCreate(
         id=session_id,
-        node=_text(body, "Node") or api.ctx.config.node_name,
+        node=_text(body, "Node") or req.header("X-Proconsul-Origin-Node") or api.ctx.config.node_name,
         name=_text(body, "Name"),
         lock_delay_ns=lock_delay_ns(body["LockDelay"]) if "LockDelay" in body else None,
         behavior=behavior,

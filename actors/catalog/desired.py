@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 from actors.api.self_register import self_registration
 from actors.local.state import LocalState
 from actors.local.views import catalog_check, catalog_service
-from actors.state.models import Node
+from actors.state.models import HealthCheck, Node, NodeServices
 from actors.state.store import StateStore
 
 from .diff import Desired, Remote
@@ -41,3 +41,11 @@ def remote_view(store: StateStore, node_name: str) -> Remote:
     if entry is None:
         return Remote(node=None, services={}, checks={c.check_id: c for c in checks})
     return Remote(node=entry.node, services=dict(entry.services), checks={c.check_id: c for c in checks})
+
+
+def remote_view_of(services: NodeServices | None, checks: list[HealthCheck]) -> Remote:
+    """`remote_view` from records fetched elsewhere (a client agent asks a server for them)."""
+    by_id = {c.check_id: c for c in checks}
+    if services is None:
+        return Remote(node=None, services={}, checks=by_id)
+    return Remote(node=services.node, services=dict(services.services), checks=by_id)

@@ -33,7 +33,7 @@ from runtime import clock
 from runtime.actor import Actor
 from runtime.log import get_logger
 
-from .desired import desired_view, node_facts, remote_view
+from .desired import desired_view, node_facts, remote_view, remote_view_of
 from .diff import Scope, plan
 from .ops import to_command
 from .timing import SyncTimings, full_sync_delay
@@ -150,6 +150,14 @@ class CatalogSyncer(Actor):
         self._round_done.set()
         self._round_done = trio.Event()
 
+    def _remote_catalog(self):  # type: ignore[no-untyped-def]
+        from actors.forward.remote_catalog import RemoteCatalog
+
+        catalog = self.ctx.extras.get("forward.catalog")
+        if catalog is None:
+            catalog = self.ctx.extras["forward.catalog"] = RemoteCatalog(self.ctx)
+        return catalog
+
     def _cluster_size(self) -> int:
         backend = self.ctx.backend
         if backend is None:
@@ -158,17 +166,25 @@ class CatalogSyncer(Actor):
 
     async def _sync(self, *, full: bool) -> bool:
         backend = self.ctx.backend
+        remote_catalog = None
         if backend is None:
-            self.last_error = "no catalog to sync with (no known servers)"
-            return False
+            # A client agent holds no replica: it reads and writes its node's records through a server.
+            remote_catalog = self._remote_catalog()
         scope = Scope(frozenset(self._dirty_services), frozenset(self._dirty_checks))
         try:
-            await backend.read_barrier("default")
+            if backend is not None:
+                await backend.read_barrier("default")
+                remote = remote_view(backend.store, self.node.node)
+                writer = backend
+            else:
+                view = await remote_catalog.node_view(self.node.node)
+                remote = remote_view_of(view.services, view.checks)
+                writer = remote_catalog
             state = self.local.state
-            ops = plan(desired_view(state, self.node), remote_view(backend.store, self.node.node),
+            ops = plan(desired_view(state, self.node), remote,
                        scope=None if full else scope, deferred_output=state.deferred(clock.now()))
             for op in ops:
-                applied = await backend.write(to_command(op, self.node))
+                applied = await writer.write(to_command(op, self.node))
                 applied.unwrap()
                 self.ops += 1
         except (BackendError, StoreError) as err:

@@ -10,7 +10,8 @@ the child specs to add to the agent's tree::
     ├── rpc.client          pooled connections for forwarded writes and leader reads
     ├── node                the RaftNode driving the core
     └── leader              leader-only loops: self registration, session TTL expiry
-    server                  the server port (8300): protocol "raft" into the node, "rpc" to the backend
+    server                  the server port (8300): protocol "raft" into the node, "rpc" to the backend,
+                            "http" for API calls forwarded by client agents
 
 ``-bootstrap-expect N``: the node waits until N servers are known (from gossip's server list, or the
 static ``ctx.extras["raft.servers"]`` tests may set), then all of them bootstrap the same configuration
@@ -26,6 +27,7 @@ from typing import TYPE_CHECKING, Any
 
 import trio
 
+from actors.forward.server import http_forward_server
 from actors.raft.backend import RaftBackend
 from actors.raft.config import RaftConfig
 from actors.raft.leader_duties import LeaderDuties
@@ -124,6 +126,7 @@ def build_raft(ctx: "AgentContext") -> list[ChildSpec]:
 
     protocols.register("raft", raft_stream, RaftWire)
     protocols.add(RpcServer(backend.handle_rpc, RaftRpcRequest, node=node, dc=cfg.datacenter).protocol())
+    protocols.add(http_forward_server(ctx).protocol())  # API calls forwarded by client agents
     server = ChildSpec("server", StreamListener, cfg.bind_addr, cfg.ports.server, protocols, node=node,
                        faults=faults, on_bound=lambda address: ctx.extras.__setitem__("server_addr", address))
     return [raft_tree, server]
@@ -174,6 +177,6 @@ class RaftNodeWithBootstrap(RaftNode):
         gossip = self.ctx.extras.get("gossip")
         if gossip is not None and hasattr(gossip, "servers"):
             for server in gossip.servers():
-                if getattr(server, "dc", self.ctx.config.datacenter) == self.ctx.config.datacenter:
+                if getattr(server, "datacenter", self.ctx.config.datacenter) == self.ctx.config.datacenter:
                     servers[server.name] = (server.address, server.port)
         return servers

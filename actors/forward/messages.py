@@ -1,0 +1,58 @@
+"""Wire messages of the "http" protocol on the server port: one HTTP API request and its answer.
+
+What lives here: `HttpCall` (method, target with query, headers, body, and the node the request came
+in at) and `HttpAnswer` (status, headers, body). Client agents hold no replica of the state, so they
+send the whole API request to a server, which answers it through its own router exactly as if it
+had arrived on its HTTP port. Tags are wire format: add, never rename.
+
+`ApplyCommand`/`NodeView` serve a client's catalog syncer: it commits its own node's registrations
+through a server and reads back what the catalog holds for its node.
+
+What must never live here: behaviour.
+"""
+
+from __future__ import annotations
+
+from actors.state.models import HealthCheck, NodeServices
+from runtime.messages import Error, Message
+
+
+class HttpCall(Message, tag="forward.http_call"):
+    method: str
+    target: str
+    headers: list[tuple[str, str]] = []
+    body: bytes = b""
+    origin_node: str = ""
+
+
+class HttpAnswer(Message, tag="forward.http_answer"):
+    status: int
+    headers: list[tuple[str, str]] = []
+    body: bytes = b""
+
+
+class ApplyCommand(Message, tag="forward.apply_command"):
+    """A client agent's own state command (anti-entropy), to be committed by the servers."""
+
+    command: bytes
+
+
+class ApplyOutcome(Message, tag="forward.apply_outcome"):
+    index: int
+    error: Error | None = None
+
+
+class NodeView(Message, tag="forward.node_view"):
+    """The catalog's record of one node: its services and its checks (what anti-entropy compares)."""
+
+    node: str
+
+
+class NodeViewResult(Message, tag="forward.node_view_result"):
+    index: int
+    services: NodeServices | None = None
+    checks: list[HealthCheck] = []
+
+
+ForwardRequest = HttpCall | ApplyCommand | NodeView
+ForwardResponse = HttpAnswer | ApplyOutcome | NodeViewResult
