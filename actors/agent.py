@@ -33,6 +33,7 @@ from actors.api.operator_raft import install_operator_raft
 from actors.api.state_api import install_state_api
 from actors.api.status import install_status
 from actors.config import AgentConfig
+from actors.dns import DnsServer
 from actors.forward.client import forwarding_children, install_forwarding
 from actors.context import AgentContext
 from actors.local.subsystems import local_subsystems
@@ -88,6 +89,8 @@ def build_agent(ctx: AgentContext, extra_children: Iterable[ChildSpec] = ()) -> 
     if cfg.ports.http >= 0:  # -1 disables the listener, as in Consul (0 binds an ephemeral port: tests)
         children.append(ChildSpec("http", HttpListener, build_router(ctx), cfg.client_addr.split()[0], cfg.ports.http,
                                   on_bound=on_http_bound))
+    if cfg.ports.dns >= 0:  # -1 disables DNS, as in Consul (0 binds an ephemeral port: tests)
+        children.append(ChildSpec("dns", DnsServer, ctx))
     children.extend(extra_children)
     return Supervisor(children, AGENT_POLICY, kind="agent")
 

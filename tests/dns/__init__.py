@@ -1,0 +1,1 @@
+"""Tests of the DNS interface (``actors/dns``): name forms, health, limits, bad input, recursors, load."""
