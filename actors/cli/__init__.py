@@ -14,6 +14,8 @@ import sys
 COMMANDS = {
     "agent": "actors.cli.agent_cmd",
     "actors": "actors.cli.actors_cmd",
+    "catalog": "actors.cli.catalog_cmd",
+    "kv": "actors.cli.kv_cmd",
     "operator": "actors.cli.operator_cmd",
     "version": "actors.cli.version_cmd",
     "scenario": "actors.cli.scenario_cmd",

@@ -6,7 +6,9 @@ consistency mode (see ``actors/backend.py`` for the contract):
 - ``write``: on the leader, stamp ``now_ns`` and propose; elsewhere forward the encoded command to the
   leader over the server RPC (`ForwardWrite`), learn the index it was applied at, wait until the local
   replica applied it and return the local result (the state machine is deterministic). While there is
-  no leader, retry until ``rpc_hold_timeout`` (Consul's 7 s) and then fail with `NoLeader`.
+  no leader, retry until ``rpc_hold_timeout`` (Consul's 7 s) and then fail with `NoLeader`. A forward
+  whose outcome is unknown (connection lost, no reply) is never sent again: it fails with a 500; to
+  keep riding out a dead leader, a new leader address is first probed with an idempotent call.
 - ``read_barrier``: ``stale`` answers at once; ``default`` on the leader waits for its own-term barrier,
   on a follower asks the leader for its commit index (`LeaderCommit`) and waits to apply it;
   ``consistent`` runs ReadIndex (leadership confirmed by a quorum) and waits to apply that index.
@@ -53,6 +55,7 @@ class RaftBackend:
         self._node_ref = node_ref
         self.rpc = rpc
         self.hold_timeout = hold_timeout
+        self._reachable: tuple[str, int] | None = None  # the leader address a call last reached
         self._wall_ns = wall_ns or (lambda: int(clock.wall_time() * 1e9))
 
     @property
@@ -81,6 +84,15 @@ class RaftBackend:
                 if leader is None:
                     await self._wait_leader()
                     continue
+                if self._reachable != leader:
+                    # A forward that fails in flight is never resent (below), so first make sure the
+                    # leader answers, with an idempotent call that can be retried freely.
+                    try:
+                        await self.rpc.call(leader, LeaderCommit(), timeout=self.hold_timeout)
+                    except RpcError:
+                        await self._pause()
+                        continue
+                    self._reachable = leader
                 try:
                     result = await self.rpc.call(leader, ForwardWrite(command=data), timeout=self.hold_timeout)
                 except RpcRemoteError as exc:
@@ -88,9 +100,12 @@ class RaftBackend:
                         await self._pause()
                         continue
                     raise BackendError(exc.error.message) from None
-                except RpcError:
-                    await self._pause()
-                    continue
+                except RpcError as exc:
+                    # Lost connection or no reply: the leader may have committed the command, so sending
+                    # it again could apply it twice (a CAS would then answer false for its own write).
+                    # Like Consul, which retries forwarded writes only on "no leader", give up: 500.
+                    self._reachable = None
+                    raise BackendError(f"rpc error making call: {exc}") from None
                 assert isinstance(result, ForwardResult)
                 await self.shared.wait_applied(result.index)
                 applied = self.shared.result(result.index)
