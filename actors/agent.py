@@ -21,25 +21,30 @@ packages); the agent only wires them together.
 
 from __future__ import annotations
 
+import gc
 import signal
 from typing import Iterable
 
 import trio
 
 from actors.api.agent_local import install_agent_local
+from actors.api.agent_members import install_agent_members
 from actors.api.agent_self import install_agent_self
 from actors.api.common import install_common
+from actors.api.event import install_event
+from actors.api.keyring import install_keyring
 from actors.api.operator_raft import install_operator_raft
 from actors.api.state_api import install_state_api
 from actors.api.status import install_status
 from actors.config import AgentConfig
-from actors.dns import DnsServer
 from actors.forward.client import forwarding_children, install_forwarding
 from actors.context import AgentContext
+from actors.dns import DnsServer
+from actors.gossip.wiring import exit_when_requested, gossip_children
 from actors.local.subsystems import local_subsystems
 from actors.raft.subsystem import build_raft
 from runtime import log as logging_setup
-from runtime.http import Router
+from runtime.http import HttpLimits, Router
 from runtime.http_listener import HttpListener
 from runtime.inspect import install_fault_injection, install_fault_table, install_inspector
 from runtime.log import get_logger
@@ -64,6 +69,9 @@ def build_router(ctx: AgentContext) -> Router:
     install_common(router, ctx)
     install_agent_self(router, ctx)
     install_agent_local(router, ctx)
+    install_agent_members(router, ctx)  # members, join, leave, force-leave
+    install_event(router, ctx)
+    install_keyring(router, ctx)
     install_status(router, ctx)
     install_state_api(router, ctx)
     install_operator_raft(router, ctx)
@@ -84,11 +92,13 @@ def build_agent(ctx: AgentContext, extra_children: Iterable[ChildSpec] = ()) -> 
     children: list[ChildSpec] = []
     if cfg.server:
         children.extend(build_raft(ctx))  # sets ctx.backend: the Raft-backed replicated state
+    children.extend(gossip_children(ctx))  # gossip.lan (+ gossip.wan on servers); sets ctx.extras["gossip"]
     children.extend(forwarding_children(ctx))  # clients: pooled connections to servers
     children.extend(local_subsystems(ctx))  # local state, health checks, anti-entropy (before HTTP serves)
     if cfg.ports.http >= 0:  # -1 disables the listener, as in Consul (0 binds an ephemeral port: tests)
+        limits = HttpLimits(max_conns_per_client=cfg.limits.http_max_conns_per_client)
         children.append(ChildSpec("http", HttpListener, build_router(ctx), cfg.client_addr.split()[0], cfg.ports.http,
-                                  on_bound=on_http_bound))
+                                  limits=limits, on_bound=on_http_bound))
     if cfg.ports.dns >= 0:  # -1 disables DNS, as in Consul (0 binds an ephemeral port: tests)
         children.append(ChildSpec("dns", DnsServer, ctx))
     children.extend(extra_children)
@@ -128,7 +138,13 @@ async def run_agent(cfg: AgentConfig) -> int:
     """The ``proconsul agent`` process: run until SIGINT/SIGTERM, then shut down within the grace period."""
     with trio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
         async with trio.open_nursery() as nursery:
-            await nursery.start(serve_agent, cfg)
+            ctx = await nursery.start(serve_agent, cfg)
+            # Everything allocated while booting lives as long as the process: keep it out of the
+            # collector's way, so full collections under load stay short (long pauses near the Raft
+            # election timeout would cause needless elections).
+            gc.collect()
+            gc.freeze()
+            nursery.start_soon(exit_when_requested, ctx, nursery.cancel_scope)  # PUT /v1/agent/leave ends the process
             async for signum in signals:
                 log.info("caught signal, shutting down", signal=signal.Signals(signum).name)
                 break

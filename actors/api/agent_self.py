@@ -2,7 +2,8 @@
 
 What lives here: the shape Consul clients expect: exactly the top-level keys ``Config``,
 ``DebugConfig``, ``Coord``, ``Member``, ``Stats``, ``Meta``, ``xDS``, with ``Stats`` values as strings.
-Sections grow as subsystems land (raft and serf statistics are read from the live actor tree).
+Sections grow as subsystems land (raft and serf statistics are read from the live actor tree); ``Member``
+and ``Stats.serf_lan``/``serf_wan`` come from gossip (``ctx.extras["gossip"]``) when it runs.
 
 What must never live here: anything that changes agent state.
 """
@@ -15,7 +16,9 @@ from typing import TYPE_CHECKING, Any
 
 import msgspec
 
-from actors.version import CONSUL_COMPAT_VERSION, PROTOCOL_VERSION, VERSION
+from actors.gossip.members import SerfMember, member_json
+from actors.gossip.tags import agent_tags
+from actors.version import CONSUL_COMPAT_VERSION, VERSION
 from runtime.http import Request, Response, Router, json_response
 
 if TYPE_CHECKING:
@@ -23,36 +26,27 @@ if TYPE_CHECKING:
 
 
 def member_entry(ctx: "AgentContext") -> dict[str, Any]:
-    """This agent's own Serf-style member entry (status 1 = alive)."""
+    """This agent's own member entry: gossip's when it runs, else synthesised (status 1 = alive)."""
+    gossip = ctx.extras.get("gossip")
+    own = gossip.local_member() if gossip is not None else None
+    if own is not None:
+        return member_json(own)
     cfg = ctx.config
-    tags = {
-        "role": "consul" if cfg.server else "node",
-        "dc": cfg.datacenter,
-        "id": ctx.node_id,
-        "vsn": str(PROTOCOL_VERSION),
-        "vsn_min": "2",
-        "vsn_max": "3",
-        "build": f"{CONSUL_COMPAT_VERSION}:proconsul-{VERSION}",
-    }
-    if cfg.server:
-        tags["port"] = str(cfg.ports.server)
-        if cfg.bootstrap:
-            tags["bootstrap"] = "1"
-        if cfg.bootstrap_expect:
-            tags["expect"] = str(cfg.bootstrap_expect)
-    return {
-        "Name": cfg.node_name,
-        "Addr": advertise_address(ctx),
-        "Port": cfg.ports.serf_lan,
-        "Tags": tags,
-        "Status": 1,
-        "ProtocolMin": 1,
-        "ProtocolMax": 5,
-        "ProtocolCur": 2,
-        "DelegateMin": 2,
-        "DelegateMax": 5,
-        "DelegateCur": 4,
-    }
+    port = gossip.lan.port if gossip is not None else cfg.ports.serf_lan
+    return member_json(SerfMember(name=cfg.node_name, address=advertise_address(ctx), port=port,
+                                  tags=agent_tags(cfg, ctx.node_id), status="alive"))
+
+
+def serf_stats(ctx: "AgentContext") -> dict[str, dict[str, str]]:
+    """``Stats.serf_lan`` (and ``serf_wan`` on servers) from gossip, when it runs."""
+    gossip = ctx.extras.get("gossip")
+    if gossip is None:
+        return {}
+    out = {"serf_lan": gossip.stats()}
+    wan = gossip.stats(wan=True)
+    if wan is not None:
+        out["serf_wan"] = wan
+    return out
 
 
 def advertise_address(ctx: "AgentContext") -> str:
@@ -91,6 +85,7 @@ def install_agent_self(router: Router, ctx: "AgentContext") -> None:
                     "python": platform.python_version(),
                     "actors": str(actors),
                 },
+                **serf_stats(ctx),
             },
             "Meta": dict(cfg.node_meta),
             "xDS": {"SupportedProxies": {}, "Port": -1, "Ports": {"Plaintext": -1, "TLS": -1}},

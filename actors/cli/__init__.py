@@ -18,6 +18,13 @@ COMMANDS = {
     "kv": "actors.cli.kv_cmd",
     "operator": "actors.cli.operator_cmd",
     "version": "actors.cli.version_cmd",
+    "members": "actors.cli.members_cmd",
+    "join": "actors.cli.join_cmd",
+    "leave": "actors.cli.leave_cmd",
+    "force-leave": "actors.cli.force_leave_cmd",
+    "event": "actors.cli.event_cmd",
+    "keygen": "actors.cli.keygen_cmd",
+    "keyring": "actors.cli.keyring_cmd",
     "scenario": "actors.cli.scenario_cmd",
 }
 

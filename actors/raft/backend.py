@@ -43,7 +43,7 @@ from actors.state.commands import Command, decode_command, encode_command
 from actors.state.store import Applied, StateStore
 from actors.state.watch import WatchRegistry, WatchSet
 from runtime import clock
-from runtime.actor import ActorError, ActorRef
+from runtime.actor import ActorError, ActorNotRunning, ActorRef
 from runtime.transport.errors import RpcError, RpcRemoteError
 from runtime.transport.rpc_client import RpcClient
 
@@ -76,9 +76,15 @@ class RaftBackend:
                 if shared.role == "leader":
                     try:
                         index_or_applied = await self._propose_local(data)
-                    except (NotLeader, ProposalDropped, ActorError):
+                    except (NotLeader, ProposalDropped):
+                        await self._pause()  # refused before it was appended: safe to try again
+                        continue
+                    except ActorNotRunning:
                         await self._pause()
                         continue
+                    except ActorError as exc:
+                        # The node may still append it: its outcome is unknown, so it is never re-sent.
+                        raise BackendError(f"timed out handing the write to the leader: {exc}") from None
                     return index_or_applied
                 leader = shared.address_of(shared.leader)
                 if leader is None:
@@ -116,7 +122,7 @@ class RaftBackend:
 
     async def _propose_local(self, data: bytes) -> Applied:
         stamped = self.stamp(data)
-        pending: Pending = await self._node_ref().request(Propose(data=stamped))
+        pending: Pending = await self._node_ref().request(Propose(data=stamped), timeout=self.hold_timeout)
         result = await pending.wait()
         if not isinstance(result, Applied):
             raise BackendError("proposal applied without a state-machine result")

@@ -37,7 +37,7 @@ def dev_config(*extra: str) -> Any:
     """A -dev config whose HTTP listener binds an ephemeral port (Consul's flags treat <= 0 as "off",
     so the port is set on the parsed config, as only in-process tests need it)."""
     cfg = parse_agent_flags(["-dev", "-node", "n1", *extra], hostname="testhost")
-    return msgspec.structs.replace(cfg, ports=msgspec.structs.replace(cfg.ports, http=0, dns=-1))
+    return msgspec.structs.replace(cfg, ports=msgspec.structs.replace(cfg.ports, http=0, dns=-1, serf_lan=0, serf_wan=0))
 
 
 @pytest.fixture

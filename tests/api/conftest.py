@@ -30,7 +30,7 @@ from runtime.tree import ActorTree
 
 def dev_config(*extra: str) -> Any:
     cfg = parse_agent_flags(["-dev", "-node", "n1", *extra], hostname="testhost")
-    return msgspec.structs.replace(cfg, ports=msgspec.structs.replace(cfg.ports, http=0, dns=-1))
+    return msgspec.structs.replace(cfg, ports=msgspec.structs.replace(cfg.ports, http=0, dns=-1, serf_lan=0, serf_wan=0))
 
 
 class Local:

@@ -101,6 +101,10 @@ async def test_writes_through_a_follower_are_forwarded_and_visible_at_every_serv
 
     # Sessions: create through the follower (on the leader's node: only the leader has registered
     # itself in the catalog until gossip reconciles the others), acquire and release a lock.
+    # The new leader registers itself (with serfHealth) just after taking office; wait for that.
+    await wait_for(lambda: any(chk.check_id == "serfHealth"
+                               for chk in follower.raft.store.node_checks(leader.name)[1]),
+                   10, "the leader's serfHealth check")
     sid = await call(c.session.create, node=leader.name, lock_delay=0)
     rival = await call(c.session.create, node=leader.name, lock_delay=0)
     assert await call(c.kv.put, "locks/db", "me", acquire=sid) is True

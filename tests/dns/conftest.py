@@ -31,7 +31,7 @@ TIMEOUT = 5.0
 def dev_config(*flags: str, dns_port: int = 0, **dns_config: Any) -> Any:
     """A ``-dev`` config with HTTP and DNS on ephemeral ports, plus ``dns_config`` overrides."""
     cfg = parse_agent_flags(["-dev", "-node", "n1", *flags], hostname="testhost")
-    cfg = msgspec.structs.replace(cfg, ports=msgspec.structs.replace(cfg.ports, http=0, dns=dns_port))
+    cfg = msgspec.structs.replace(cfg, ports=msgspec.structs.replace(cfg.ports, http=0, dns=dns_port, server=0, serf_lan=0, serf_wan=0))
     if dns_config:
         cfg = msgspec.structs.replace(cfg, dns_config=msgspec.structs.replace(cfg.dns_config, **dns_config))
     return cfg

@@ -53,7 +53,7 @@ def _fresh_wall_anchor() -> None:
 
 def dev_config(*extra: str, **changes: Any) -> Any:
     cfg = parse_agent_flags(["-dev", "-node", "n1", *extra], hostname="testhost")
-    ports = msgspec.structs.replace(cfg.ports, http=0, dns=-1, server=free_ports(1)[0])
+    ports = msgspec.structs.replace(cfg.ports, http=0, dns=-1, server=free_ports(1)[0], serf_lan=0, serf_wan=0)
     return msgspec.structs.replace(cfg, ports=ports, **changes)
 
 
