@@ -6,6 +6,7 @@ and has applied an entry of its own term, then runs the leader's loops until lea
 - register this server in the catalog as Consul does (node, service ``consul``, ``serfHealth``);
 - destroy sessions whose TTL ran out (2 x TTL after the last renewal, timers on the leader only;
   ``now_ns`` is stamped by the leader when the command is proposed);
+- reconcile LAN membership into ``serfHealth`` checks (``actors/gossip/reconcile.py`` plans it);
 - grow the configuration: servers discovered in this datacenter (the directory) join as learners and
   are promoted to voters once caught up (Consul's autopilot does the same with non-voters).
 
@@ -33,7 +34,8 @@ if TYPE_CHECKING:
 log = get_logger("raft.leader")
 
 MEMBERSHIP_INTERVAL = 0.5  # seconds between two looks at discovered servers vs the configuration
-CATCH_UP_ENTRIES = 64  # a learner this close to the commit index is promoted to voter
+CATCH_UP_ENTRIES = 64
+RECONCILE_INTERVAL = 60.0  # Consul's reconcile_interval: a full pass even without member events  # a learner this close to the commit index is promoted to voter
 
 
 class LeaderDuties(Actor):
@@ -46,6 +48,7 @@ class LeaderDuties(Actor):
         self.terms_led = 0
         self.sessions_expired = 0
         self.changes = 0
+        self.reconciled = 0
 
     async def run(self, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
         task_status.started()
@@ -61,6 +64,7 @@ class LeaderDuties(Actor):
                 nursery.start_soon(self._register_self)
                 nursery.start_soon(self._expire_sessions)
                 nursery.start_soon(self._manage_membership)
+                nursery.start_soon(self._reconcile_members)
 
     async def _watch_leadership(self, term: int, scope: trio.CancelScope) -> None:
         while self.shared.role == "leader" and self.shared.term == term:
@@ -120,6 +124,33 @@ class LeaderDuties(Actor):
                 log.debug("membership change deferred", error=str(exc))
             await trio.sleep(MEMBERSHIP_INTERVAL)
 
+    async def _reconcile_members(self) -> None:
+        """Turn LAN membership into each node's ``serfHealth`` check: alive -> passing, failed ->
+        critical, left -> node deregistered. On every member change and every `RECONCILE_INTERVAL`.
+        (Sessions tied to a node's serfHealth are invalidated by the store when it turns critical.)"""
+        from actors.gossip.reconcile import catalog_nodes_from_store, plan_serf_health
+
+        backend = self.ctx.backend
+        assert backend is not None
+        version = -1
+        while True:
+            gossip = self.ctx.extras.get("gossip")
+            if gossip is not None:
+                version = gossip.version
+                ops = plan_serf_health(gossip.members(), catalog_nodes_from_store(self.shared.store),
+                                       datacenter=self.ctx.config.datacenter, self_node=self.ctx.config.node_name)
+                for op in ops:
+                    try:
+                        await backend.write(op)
+                        self.reconciled += 1
+                    except BackendError as exc:
+                        log.warning("member reconciliation failed", error=str(exc))
+                        break
+                with trio.move_on_after(RECONCILE_INTERVAL):
+                    await gossip.wait_members_changed(version)
+            else:
+                await trio.sleep(1.0)
+
     def statistics(self) -> dict[str, Any]:
-        return {"terms_led": self.terms_led, "sessions_expired": self.sessions_expired, "changes": self.changes,
+        return {"terms_led": self.terms_led, "sessions_expired": self.sessions_expired, "changes": self.changes, "reconciled": self.reconciled,
                 "leading": self.shared.role == "leader"}

@@ -1,7 +1,8 @@
 """The truth test: real agent processes on loopback forming a cluster through gossip.
 
 Three servers (``-bootstrap-expect 3``) and a client join through one ``-retry-join`` address; a service
-registered at the client appears in the catalog and health of the servers; writes go
+registered at the client appears in the catalog and health of the servers, and every member gets its
+``serfHealth`` check from the leader (critical once a member is killed); writes go
 through the client (forwarded to a server, then to the leader); the leader is killed with SIGKILL and
 a new one takes over; then every server is killed and restarted from its data dir, and every write
 that was acknowledged is still there.
@@ -46,6 +47,9 @@ def test_three_servers_and_a_client_survive_leader_kill_and_full_restart(tmp_pat
         assert client.call("PUT", "/v1/agent/service/register", service)[0] == 200
         wait_until(lambda: [e["Node"]["Node"] for e in cluster.servers[1].get_json("/v1/health/service/web?passing")]
                    == ["c1"], 20, "web on c1 passing in the catalog")
+        # The leader turns LAN membership into serfHealth checks, client included.
+        wait_until(lambda: any(c["CheckID"] == "serfHealth" and c["Status"] == "passing"
+                               for c in cluster.servers[0].get_json("/v1/health/node/c1")), 20, "c1's serfHealth")
         acknowledged: dict[str, bytes] = {}
         for i in range(20):
             key, value = f"k{i}", f"v{i}".encode()
@@ -58,6 +62,9 @@ def test_three_servers_and_a_client_survive_leader_kill_and_full_restart(tmp_pat
         survivors = [s for s in cluster.servers if s is not leader]
         took = wait_until(lambda: cluster.leader() is not None, 30, "a new leader")
         print(f"new leader after {took:.2f}s")
+        wait_until(lambda: any(c["CheckID"] == "serfHealth" and c["Status"] == "critical"
+                               for c in survivors[0].get_json(f"/v1/health/node/{leader.name}")), 40,
+                   "the killed server's serfHealth going critical")
         for i in range(20, 30):
             key, value = f"k{i}", f"v{i}".encode()
             wait_until(lambda: kv_put(survivors[i % 2], key, value), 15, f"write {key} after failover")
