@@ -17,7 +17,7 @@ test: $(STAMP)
 	$(VENV)/bin/python -m pytest
 
 run: $(STAMP)
-	$(VENV)/bin/proconsul agent -dev
+	$(VENV)/bin/proconsul scenario run scenarios/quickstart.toml
 
 clean:
 	rm -rf $(VENV) build *.egg-info
