@@ -123,7 +123,7 @@ class RaftShared:
                 "Leader": member == self.leader,
                 "Voter": member in self.conf.voters,
                 "ProtocolVersion": "3",
-                "LastIndex": self.commit_index if member == self.node_id else 0,
+                "LastIndex": self.commit_index if member == self.node_id else self.peer_match.get(member, 0),
             })
         # Consul reports Index 0 while the configuration is still the one written at bootstrap (the
         # founding entry, index 1 in our log), and the index of the latest change afterwards.
