@@ -137,7 +137,15 @@ class Gossip:
         return await self._pool(wan).join(addresses)
 
     async def leave(self) -> None:
-        """Leave every pool gracefully (WAN first, as Consul), let it propagate, then stop the agent."""
+        """Leave every pool gracefully (WAN first, as Consul), let it propagate, then stop the agent.
+
+        A server first leaves the Raft configuration (handing leadership over if it leads), as Consul's
+        servers do on a graceful leave.
+        """
+        raft = self.ctx.extras.get("raft.backend")
+        if raft is not None:
+            removed = await raft.leave()
+            log.info("left the raft configuration" if removed else "raft leave not confirmed")
         for pool in reversed(self.pools()):
             settings = pool.settings
             try:

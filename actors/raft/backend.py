@@ -251,6 +251,30 @@ class RaftBackend:
         await self._node_ref().request(TransferLeader(to=to))
         return to
 
+    async def leave(self, timeout: float = 10.0) -> bool:
+        """Graceful leave of this server: hand leadership over if we hold it, then have the leader
+        remove us from the configuration. Bounded by ``timeout``; returns whether we were removed."""
+        shared = self.shared
+        me = shared.node_id
+        with trio.move_on_after(timeout):
+            if not [v for v in shared.conf.voters if v != me]:
+                return False  # the last server: nobody to hand the data to
+            while shared.role == "leader":
+                try:
+                    await self.transfer_leadership("")
+                except BackendError:
+                    pass
+                with trio.move_on_after(1.0):
+                    while shared.role == "leader":
+                        await shared.wait_leader_change()
+            while True:
+                try:
+                    await self.change_membership("remove", me)
+                    return True
+                except (BackendError, NoLeader):
+                    await self._wait_leader()
+        return False
+
     # -- the leader's side of forwarded requests ----------------------------------------------------
 
     async def handle_rpc(self, request: Any) -> Any:

@@ -35,6 +35,7 @@ log = get_logger("raft.leader")
 
 MEMBERSHIP_INTERVAL = 0.5  # seconds between two looks at discovered servers vs the configuration
 CATCH_UP_ENTRIES = 64
+REJOIN_HOLDOFF = 30.0  # seconds a server removed from the configuration is not re-added (it is leaving)
 RECONCILE_INTERVAL = 60.0  # Consul's reconcile_interval: a full pass even without member events  # a learner this close to the commit index is promoted to voter
 
 
@@ -106,7 +107,10 @@ class LeaderDuties(Actor):
         while True:
             conf = shared.conf
             members = set(conf.voters) | set(conf.learners)
-            newcomers = sorted(set(shared.directory) - members)
+            now = trio.current_time()
+            # A member that just left (or was removed) is not pulled straight back in while it goes.
+            held_off = {name for name, at in shared.removed_at.items() if now - at < REJOIN_HOLDOFF}
+            newcomers = sorted(self._live_servers() - members - held_off)
             conf_index = shared.stats.get("conf_index", 0)
             caught_up = [l for l in sorted(conf.learners)
                          if shared.peer_match.get(l, 0) >= conf_index
@@ -123,6 +127,15 @@ class LeaderDuties(Actor):
             except Exception as exc:  # a refused change (another pending, lost leadership): try later
                 log.debug("membership change deferred", error=str(exc))
             await trio.sleep(MEMBERSHIP_INTERVAL)
+
+    def _live_servers(self) -> set[str]:
+        """Servers of this datacenter that are alive now (gossip) or named statically (tests): only
+        these may join. A server that left is in the directory still, but must not be re-added."""
+        names = set((self.ctx.extras.get("raft.servers") or {}).keys())
+        gossip = self.ctx.extras.get("gossip")
+        if gossip is not None:
+            names |= {s.name for s in gossip.servers() if s.datacenter == self.ctx.config.datacenter}
+        return names
 
     async def _reconcile_members(self) -> None:
         """Turn LAN membership into each node's ``serfHealth`` check: alive -> passing, failed ->

@@ -318,7 +318,7 @@ class RaftNode(Actor):
         else:
             applied = None
             if entry.kind == "config":
-                shared.conf = decode_conf(entry.data)
+                self._set_conf(decode_conf(entry.data))
                 shared.stats["conf_index"] = entry.index
                 self._links_dirty.set()
         core = self.core
@@ -362,8 +362,18 @@ class RaftNode(Actor):
         shared.peer_match = {p.peer: p.match for p in stats.peers}
         shared.set_leader(core.leader, core.role, core.term)
         if shared.conf != core.conf:
-            shared.conf = core.conf
-            self._links_dirty.set()
+            self._set_conf(core.conf)
+
+    def _set_conf(self, conf: Any) -> None:
+        """Publish a new configuration; remember who left it (the leader will not re-add them at once)."""
+        shared = self.shared
+        if conf == shared.conf:
+            return
+        gone = {*shared.conf.voters, *shared.conf.learners} - {*conf.voters, *conf.learners}
+        for name in gone:
+            shared.removed_at[name] = clock.now()
+        shared.conf = conf
+        self._links_dirty.set()
 
     async def _snapshot(self) -> None:
         core = self.core

@@ -44,7 +44,8 @@ class RaftShared:
         self.leader_ready_term = 0  # the term in which this server, as leader, applied an entry of its own
         self.last_contact: float | None = None  # trio time this server last heard from a leader
         self.conf = ConfState()
-        self.peer_match: dict[str, int] = {}  # leader only: highest index known replicated per peer
+        self.peer_match: dict[str, int] = {}
+        self.removed_at: dict[str, float] = {}  # trio time a member left the configuration (applied)  # leader only: highest index known replicated per peer
         self.stats: dict[str, Any] = {}
         # server directory: raft id (node name) -> server RPC address
         self.directory: dict[str, Address] = {node_id: rpc_address}

@@ -87,3 +87,27 @@ def test_three_servers_and_a_client_survive_leader_kill_and_full_restart(tmp_pat
             assert got == value, f"{key}: acknowledged {value!r}, read {got!r}"
     finally:
         cluster.close()
+
+
+def test_proconsul_leave_on_the_leader_hands_over_and_shrinks_the_configuration(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    cluster = ProcCluster(tmp_path, servers=3)
+    try:
+        cluster.start()
+        wait_until(lambda: cluster.leader() is not None, 60, "a leader")
+        leader = cluster.leader()
+        assert leader is not None and leader.proc is not None
+        result = subprocess.run([sys.executable, "-m", "actors.cli", "leave", "-http-addr", f"127.0.0.1:{leader.http}"],
+                                capture_output=True, text=True, timeout=60)
+        assert result.returncode == 0, result.stderr
+        assert leader.proc.wait(timeout=30) == 0  # the agent process exits after a graceful leave
+        leader.proc = None
+        survivors = [s for s in cluster.servers if s is not leader]
+        wait_until(lambda: cluster.leader() is not None, 30, "a new leader")
+        peers = survivors[0].get_json("/v1/operator/raft/configuration")["Servers"]
+        assert sorted(p["Node"] for p in peers) == sorted(s.name for s in survivors)
+        wait_until(lambda: kv_put(survivors[0], "after-leave", b"x"), 15, "a write after the leave")
+    finally:
+        cluster.close()

@@ -170,3 +170,21 @@ async def test_server_joins_as_learner_is_promoted_then_leadership_moves_and_a_p
     assert value_at(late, "after") == b"y"
     for node in nodes:
         node.crash()
+
+
+async def test_graceful_leave_of_the_leader_hands_over_and_removes_it(tmp_path: Path, nursery: trio.Nursery) -> None:
+    nodes = make_cluster(tmp_path)
+    for node in nodes:
+        await node.start(nursery)
+    await wait_for(lambda: leader_of(nodes) is not None)
+    leader = leader_of(nodes)
+    assert leader is not None
+    assert await leader.ctx.backend.leave() is True
+    others = [n for n in nodes if n is not leader]
+    await wait_for(lambda: leader_of(others) is not None and leader_of(others) is not leader)
+    new_leader = leader_of(others)
+    await wait_for(lambda: leader.name not in new_leader.raft.conf.voters)
+    await put(others[0], "after-leave", b"1")
+    await wait_for(lambda: value_at(others[1], "after-leave") == b"1")
+    for node in nodes:
+        node.crash()
