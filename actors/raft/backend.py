@@ -9,7 +9,9 @@ consistency mode (see ``actors/backend.py`` for the contract):
   no leader, retry until ``rpc_hold_timeout`` (Consul's 7 s) and then fail with `NoLeader`. A forward
   whose outcome is unknown (connection lost, no reply) is never sent again: it fails with a 500; to
   keep riding out a dead leader, a new leader address is first probed with an idempotent call.
-- ``read_barrier``: ``stale`` answers at once; ``default`` on the leader waits for its own-term barrier,
+- ``read_barrier``: ``stale`` answers at once; ``default`` on the leader answers from its state while its
+  lease holds (a majority heard from within 0.8 election timeouts, in Trio time) and falls back to
+  ReadIndex otherwise, so a leader that was paused or cut off never serves stale data; ``default``
   on a follower asks the leader for its commit index (`LeaderCommit`) and waits to apply it;
   ``consistent`` runs ReadIndex (leadership confirmed by a quorum) and waits to apply that index.
 
@@ -186,7 +188,10 @@ class RaftBackend:
     async def _leader_read(self) -> None:
         shared = self.shared
         if shared.role == "leader":
-            await self._wait_own_term_applied()
+            if clock.now() < shared.lease_until:
+                await self._wait_own_term_applied()
+            else:
+                await self._read_index()  # lease lapsed (paused, partitioned?): confirm with a quorum
             return
         leader = shared.address_of(shared.leader)
         if leader is None:
@@ -290,8 +295,11 @@ class RaftBackend:
         if isinstance(request, LeaderCommit):
             if self.shared.role != "leader":
                 raise NotLeader(self.shared.leader)
-            await self._wait_own_term_applied()
-            return LeaderCommitResult(index=self.shared.commit_index)
+            if clock.now() < self.shared.lease_until:
+                await self._wait_own_term_applied()
+                return LeaderCommitResult(index=self.shared.commit_index)
+            pending: Pending = await self._node_ref().request(ReadIndex())
+            return LeaderCommitResult(index=await pending.wait())
         if isinstance(request, MembershipChange):
             if self.shared.role != "leader":
                 raise NotLeader(self.shared.leader)

@@ -53,6 +53,7 @@ if TYPE_CHECKING:
 log = get_logger("raft")
 
 MAX_BATCH = 512  # inputs folded into one Ready (and so one fsync) at most
+LEASE_FRACTION = 0.8  # of the election timeout: the leader lease, with room for clock drift
 
 
 class Tick(Message, tag="raft.local.tick"):
@@ -147,6 +148,8 @@ class RaftNode(Actor):
         self._ticks_since_contact = 0
         self._readies = 0
         self._persist_seconds = 0.0
+        self._tick_times: list[float] = []  # trio time of ticks _tick_base+1, _tick_base+2, ...
+        self._tick_base = 0
         self._links_wanted: set[str] = set()  # peers we must reach though not (yet) in our configuration
         self._links_dirty = trio.Event()
 
@@ -204,6 +207,11 @@ class RaftNode(Actor):
         assert core is not None
         if isinstance(message, Tick):
             core.tick()
+            self._tick_times.append(clock.now())  # when tick number len(...) happened, for the lease
+            if len(self._tick_times) > 4 * self.config.election_ticks:
+                drop = len(self._tick_times) - 2 * self.config.election_ticks
+                del self._tick_times[:drop]
+                self._tick_base += drop
             return None
         if isinstance(message, Propose):
             return self._propose(message.data)
@@ -360,9 +368,31 @@ class RaftNode(Actor):
             shared.last_contact = clock.now()
         shared.commit_index = core.commit_index
         shared.peer_match = {p.peer: p.match for p in stats.peers}
+        shared.lease_until = self._lease_until(stats) if core.role == "leader" else 0.0
         shared.set_leader(core.leader, core.role, core.term)
         if shared.conf != core.conf:
             self._set_conf(core.conf)
+
+    def _lease_until(self, stats: Any) -> float:
+        """Until when this leader may serve default-mode reads from its own state.
+
+        The lease starts when a majority of voters (this one included) were last heard from, and lasts
+        a fraction of the election timeout: no follower that answered then can vote for anyone else
+        before a full election timeout has passed since it heard from us. Measured in Trio time, so a
+        leader that was paused (SIGSTOP) or starved finds its lease expired when it wakes, however few
+        ticks it has counted meanwhile.
+        """
+        voters = self.shared.conf.voters
+        contacts = sorted((p.last_contact_tick for p in stats.peers if p.peer in voters), reverse=True)
+        contacts.insert(0, stats.ticks)  # ourselves, now
+        quorum = len(voters) // 2 + 1
+        if len(contacts) < quorum:
+            return 0.0
+        tick = contacts[quorum - 1]
+        position = tick - self._tick_base - 1
+        if position < 0 or position >= len(self._tick_times):
+            return 0.0
+        return self._tick_times[position] + LEASE_FRACTION * self.config.election_ticks * self.config.tick_seconds
 
     def _set_conf(self, conf: Any) -> None:
         """Publish a new configuration; remember who left it (the leader will not re-add them at once)."""

@@ -45,7 +45,8 @@ class RaftShared:
         self.last_contact: float | None = None  # trio time this server last heard from a leader
         self.conf = ConfState()
         self.peer_match: dict[str, int] = {}
-        self.removed_at: dict[str, float] = {}  # trio time a member left the configuration (applied)  # leader only: highest index known replicated per peer
+        self.removed_at: dict[str, float] = {}
+        self.lease_until = 0.0  # leader only: trio time until which default reads may skip ReadIndex  # trio time a member left the configuration (applied)  # leader only: highest index known replicated per peer
         self.stats: dict[str, Any] = {}
         # server directory: raft id (node name) -> server RPC address
         self.directory: dict[str, Address] = {node_id: rpc_address}

@@ -11,6 +11,7 @@ that was acknowledged is still there.
 from __future__ import annotations
 
 import base64
+import time
 import json
 import signal
 from pathlib import Path
@@ -109,5 +110,46 @@ def test_proconsul_leave_on_the_leader_hands_over_and_shrinks_the_configuration(
         peers = survivors[0].get_json("/v1/operator/raft/configuration")["Servers"]
         assert sorted(p["Node"] for p in peers) == sorted(s.name for s in survivors)
         wait_until(lambda: kv_put(survivors[0], "after-leave", b"x"), 15, "a write after the leave")
+    finally:
+        cluster.close()
+
+
+def test_a_paused_leader_never_serves_a_stale_default_read(tmp_path: Path) -> None:
+    """Jepsen's 2014 Consul finding: a deposed leader answered default reads from stale state. Here the
+    leader is frozen (SIGSTOP), the others elect a new one and accept a write, and a default-mode read
+    is queued at the frozen leader before it resumes: it must answer the new value (or fail), never
+    the old one, because its lease is measured in time it cannot have counted while frozen."""
+    import threading
+
+    cluster = ProcCluster(tmp_path, servers=3)
+    try:
+        cluster.start()
+        wait_until(lambda: cluster.leader() is not None, 60, "a leader")
+        old = cluster.leader()
+        assert old is not None and old.proc is not None
+        wait_until(lambda: kv_put(old, "reg", b"old"), 15, "the first write")
+        old.proc.send_signal(signal.SIGSTOP)
+        try:
+            others = [s for s in cluster.servers if s is not old]
+            wait_until(lambda: kv_put(others[0], "reg", b"new"), 30, "a write under the new leader")
+            answer: list[object] = []
+
+            def read() -> None:
+                try:
+                    answer.append(old.call("GET", "/v1/kv/reg?raw", timeout=20))
+                except OSError as exc:
+                    answer.append(exc)
+
+            reader = threading.Thread(target=read)
+            reader.start()
+            time.sleep(0.3)  # let the request reach the frozen process's socket buffer before it resumes
+        finally:
+            old.proc.send_signal(signal.SIGCONT)
+        reader.join(timeout=30)
+        assert answer, "no answer from the resumed leader"
+        result = answer[0]
+        if isinstance(result, tuple):
+            status, body = result
+            assert not (status == 200 and body == b"old"), "the resumed leader served a stale read"
     finally:
         cluster.close()
