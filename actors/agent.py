@@ -23,7 +23,8 @@ from __future__ import annotations
 
 import gc
 import signal
-from typing import Iterable
+from functools import partial
+from typing import Callable, Iterable
 
 import trio
 
@@ -41,6 +42,7 @@ from actors.forward.client import forwarding_children, install_forwarding
 from actors.context import AgentContext
 from actors.dns import DnsServer
 from actors.gossip.wiring import exit_when_requested, gossip_children
+from actors.local.local_agent import local_agent_of
 from actors.local.subsystems import local_subsystems
 from actors.raft.subsystem import build_raft
 from runtime import log as logging_setup
@@ -112,6 +114,7 @@ def agent_seed(cfg: AgentConfig) -> int:
 
 async def serve_agent(cfg: AgentConfig, *, extra_children: Iterable[ChildSpec] = (),
                       extras: dict[str, object] | None = None,
+                      config_loader: Callable[[], AgentConfig] | None = None,
                       task_status: trio.TaskStatus[AgentContext] = trio.TASK_STATUS_IGNORED) -> None:
     """Run one agent's tree in the current Trio run until cancelled; ``started()`` gives its context.
 
@@ -121,6 +124,8 @@ async def serve_agent(cfg: AgentConfig, *, extra_children: Iterable[ChildSpec] =
     tree = ActorTree()
     ctx = AgentContext(cfg, tree, agent_seed(cfg))
     ctx.extras.update(extras or {})
+    if config_loader is not None:
+        local_agent_of(ctx).config_loader = config_loader  # reload re-reads flags and config files
     ctx.extras["faults"] = FaultTable(ctx.rng("faults"))
     root = build_agent(ctx, extra_children)
 
@@ -134,11 +139,11 @@ async def serve_agent(cfg: AgentConfig, *, extra_children: Iterable[ChildSpec] =
             close()
 
 
-async def run_agent(cfg: AgentConfig) -> int:
+async def run_agent(cfg: AgentConfig, config_loader: Callable[[], AgentConfig] | None = None) -> int:
     """The ``proconsul agent`` process: run until SIGINT/SIGTERM, then shut down within the grace period."""
-    with trio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
+    with trio.open_signal_receiver(signal.SIGINT, signal.SIGTERM, signal.SIGHUP) as signals:
         async with trio.open_nursery() as nursery:
-            ctx = await nursery.start(serve_agent, cfg)
+            ctx = await nursery.start(partial(serve_agent, cfg, config_loader=config_loader))
             # Everything allocated while booting lives as long as the process: keep it out of the
             # collector's way, so full collections under load stay short (long pauses near the Raft
             # election timeout would cause needless elections).
@@ -146,6 +151,10 @@ async def run_agent(cfg: AgentConfig) -> int:
             gc.freeze()
             nursery.start_soon(exit_when_requested, ctx, nursery.cancel_scope)  # PUT /v1/agent/leave ends the process
             async for signum in signals:
+                if signum == signal.SIGHUP:  # as Consul: SIGHUP reloads the configuration
+                    log.info("caught signal, reloading configuration", signal="SIGHUP")
+                    nursery.start_soon(local_agent_of(ctx).reload)
+                    continue
                 log.info("caught signal, shutting down", signal=signal.Signals(signum).name)
                 break
             # Shutdown is cancellation; subsystems that need a graceful step (gossip leave, raft

@@ -17,6 +17,7 @@ COMMANDS = {
     "catalog": "actors.cli.catalog_cmd",
     "kv": "actors.cli.kv_cmd",
     "operator": "actors.cli.operator_cmd",
+    "reload": "actors.cli.reload_cmd",
     "version": "actors.cli.version_cmd",
     "members": "actors.cli.members_cmd",
     "join": "actors.cli.join_cmd",

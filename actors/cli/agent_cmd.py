@@ -52,6 +52,7 @@ def run(argv: list[str]) -> int:
     configure_logging(cfg)
     print(banner(cfg), flush=True)
     try:
-        return trio.run(run_agent, cfg)
+        hostname = socket.gethostname()
+        return trio.run(run_agent, cfg, lambda: parse_agent_flags(argv, hostname=hostname))
     except KeyboardInterrupt:
         return 0

@@ -85,3 +85,29 @@ def test_actors_command_without_agent_fails_cleanly() -> None:
     (port,) = free_ports(1)
     result = run_cli("actors", "-http-addr", f"127.0.0.1:{port}")
     assert result.returncode == 1 and "Error connecting to agent" in result.stderr
+
+
+def test_reload_reads_new_config_files(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    config_dir = tmp_path / "conf"
+    config_dir.mkdir()
+    (config_dir / "web.json").write_text(json.dumps({"service": {"name": "web", "port": 80}}))
+    http, dns, server, lan, wan = free_ports(5)
+    proc = subprocess.Popen(
+        [*PROCONSUL, "agent", "-dev", "-node", "reload1", "-http-port", str(http), "-dns-port", str(dns),
+         "-server-port", str(server), "-serf-lan-port", str(lan), "-serf-wan-port", str(wan),
+         "-config-dir", str(config_dir)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        assert set(wait_http(http, "/v1/agent/services")) == {"web"}
+        (config_dir / "api.json").write_text(json.dumps({"service": {"name": "api", "port": 81}}))
+        result = run_cli("reload", "-http-addr", f"127.0.0.1:{http}")
+        assert result.returncode == 0 and "Configuration reload triggered" in result.stdout
+        assert set(wait_http(http, "/v1/agent/services")) == {"web", "api"}
+        (config_dir / "web.json").unlink()
+        proc.send_signal(signal.SIGHUP)  # SIGHUP reloads too
+        deadline = time.monotonic() + 20
+        while set(wait_http(http, "/v1/agent/services")) != {"api"}:
+            assert time.monotonic() < deadline, "SIGHUP did not reload the configuration"
+            time.sleep(0.05)
+    finally:
+        proc.kill()
+        proc.wait()

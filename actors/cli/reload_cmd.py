@@ -1,0 +1,29 @@
+"""``proconsul reload``: ask the agent to re-read its configuration (services and checks from config files).
+
+What lives here: one ``PUT /v1/agent/reload`` and Consul's message. Sending SIGHUP to the agent does the same.
+
+What must never live here: reload logic (``actors/local/local_agent.py``).
+"""
+
+from __future__ import annotations
+
+import sys
+
+from actors.cli.http_client import CLIError, request, resolve_http_addr, split_flag
+
+SUMMARY = "Triggers the agent to reload configuration files"
+
+
+def run(argv: list[str]) -> int:
+    try:
+        addr, rest = split_flag(argv, "http-addr")
+        if rest:
+            raise CLIError(f"unexpected arguments: {rest}")
+        status, body = request(resolve_http_addr(addr), "PUT", "/v1/agent/reload")
+        if status != 200:
+            raise CLIError(f"Error reloading: Unexpected response code: {status} ({body.decode().strip()})")
+        print("Configuration reload triggered")
+        return 0
+    except CLIError as err:
+        print(f"Error: {err}", file=sys.stderr)
+        return 1
