@@ -69,3 +69,18 @@ def test_a_scenario_that_cannot_start_fails_with_the_reason(tmp_path: Path) -> N
     assert result.returncode == 1
     assert "run failed: n1 exited with code 1 before its HTTP API answered" in result.stdout
     assert "flag provided but not defined: -no-such-flag" in result.stdout
+
+
+def test_a_three_server_cluster_scenario_with_partition_kill_and_linearizability(tmp_path: Path) -> None:
+    """scenarios/ci-cluster-smoke.toml: 3 real servers, the leader partitioned then healed, then killed and
+    restarted, a KV register workload throughout; every check must hold, the history linearizable."""
+    scenario = ROOT / "scenarios" / "ci-cluster-smoke.toml"
+    report_path = tmp_path / "report.json"
+    result = run_cli(str(scenario), "--run-dir", str(tmp_path / "run"), "--report", str(report_path), timeout=120)
+    assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
+    report = json.loads(report_path.read_text())
+    checks = {c["name"]: c["status"] for c in report["checks"]}
+    assert checks == {"majority-elects": "PASS", "leader-within": "PASS", "members-converge-within": "PASS",
+                      "linearizable": "PASS"}, checks
+    assert [step["ok"] for step in report["timeline"]] == [True] * 5
+    assert all_gone(report)
