@@ -44,6 +44,7 @@ from actors.dns import DnsServer
 from actors.gossip.wiring import exit_when_requested, gossip_children
 from actors.local.local_agent import local_agent_of
 from actors.local.subsystems import local_subsystems
+from actors.wan.router import install_wan_forwarding, wan_children
 from actors.raft.subsystem import build_raft
 from runtime import log as logging_setup
 from runtime.http import HttpLimits, Router
@@ -68,6 +69,7 @@ def build_router(ctx: AgentContext) -> Router:
     router = Router()
     ctx.extras["router"] = router  # servers answer forwarded API calls through it (actors/forward)
     install_forwarding(router, ctx)  # clients: state API requests go to a server
+    install_wan_forwarding(router, ctx)  # servers: ?dc=<other> requests go to that datacenter
     install_common(router, ctx)
     install_agent_self(router, ctx)
     install_agent_local(router, ctx)
@@ -96,6 +98,7 @@ def build_agent(ctx: AgentContext, extra_children: Iterable[ChildSpec] = ()) -> 
         children.extend(build_raft(ctx))  # sets ctx.backend: the Raft-backed replicated state
     children.extend(gossip_children(ctx))  # gossip.lan (+ gossip.wan on servers); sets ctx.extras["gossip"]
     children.extend(forwarding_children(ctx))  # clients: pooled connections to servers
+    children.extend(wan_children(ctx))  # servers: wan/dc:<name>, links to other datacenters
     children.extend(local_subsystems(ctx))  # local state, health checks, anti-entropy (before HTTP serves)
     if cfg.ports.http >= 0:  # -1 disables the listener, as in Consul (0 binds an ephemeral port: tests)
         limits = HttpLimits(max_conns_per_client=cfg.limits.http_max_conns_per_client)

@@ -113,7 +113,8 @@ def install_catalog(router: Router, api: Api) -> None:
         return api.reply(req, True)
 
     async def datacenters(req: Request) -> Response:
-        return api.reply(req, [ctx.config.datacenter])
+        wan = ctx.extras.get("wan")  # servers: every datacenter of the WAN pool, nearest first
+        return api.reply(req, wan.datacenters() if wan is not None else [ctx.config.datacenter])
 
     async def nodes(req: Request) -> Response:
         opts = parse_query(req, ctx, NODE_FIELDS)

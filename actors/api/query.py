@@ -102,7 +102,9 @@ def meta_matches(meta: dict[str, str], wanted: dict[str, str]) -> bool:
 
 
 def check_datacenter(ctx: "AgentContext", dc: str | None) -> None:
-    """Any datacenter but ours is unreachable (no WAN federation yet): 500 like Consul's router."""
+    """Any datacenter but ours is unreachable here: 500 like Consul's router. Requests with ``?dc=<other>``
+    are sent to that datacenter before their handler runs (``actors/wan/router.py``); what still gets
+    here (e.g. a body's ``Datacenter`` naming another one) is refused."""
     if dc and dc != ctx.config.datacenter:
         raise HTTPError(500, "No path to datacenter")
 

@@ -1,0 +1,210 @@
+"""The ``wan`` subtree and the router hook that sends ``?dc=<other>`` API requests to that datacenter.
+
+What lives here:
+
+- `WanRouter` (``ctx.extras["wan"]``): the known datacenters (this one plus those with alive servers
+  in the WAN gossip pool), one `DcLink` per remote datacenter, ``datacenters()`` sorted as Consul does
+  (ours first, then by the last round trip measured, unknown last), and ``forward(req, dc)``;
+- `WanSupervisor` (``wan`` in the tree): one ``dc:<name>`` child per remote datacenter, added as they
+  appear in the WAN pool (and on first use);
+- `wan_children(ctx)` and `install_wan_forwarding(router, ctx)`: what the agent wires on servers.
+
+The request goes whole as an `HttpCall` (minus its ``dc`` parameter, so the remote server answers it
+as a local request and never forwards it again); the remote answer (errors included, e.g. 500 ``No
+cluster leader``) comes back unchanged. Timeouts are bounded: a plain request gets ``PLAIN_TIMEOUT``, a
+blocking one (``index`` present) its ``wait`` plus jitter plus ``PLAIN_TIMEOUT``.
+
+What must never live here: endpoint logic, or how a datacenter's servers are reached (``link``).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+from urllib.parse import unquote_plus
+
+import trio
+
+from actors.forward.messages import HttpCall
+from actors.state.durations import parse_duration_ns
+from actors.wan.link import DcForwarderActor, DcLink, ForwardFailed, NoPath
+from runtime.http import Request, Response, Router
+from runtime.log import get_logger
+from runtime.supervisor import ChildSpec, RestartPolicy, Supervisor
+
+if TYPE_CHECKING:
+    from actors.context import AgentContext
+
+log = get_logger("wan")
+
+WAN_PREFIXES = ("/v1/kv", "/v1/txn", "/v1/session/", "/v1/catalog/", "/v1/health/", "/v1/status/",
+                "/v1/operator/")
+LOCAL_ONLY = ("/v1/catalog/datacenters",)
+HOP_HEADERS = {"connection", "content-length", "transfer-encoding", "keep-alive", "content-type",
+               "x-proconsul-origin-node"}
+PLAIN_TIMEOUT = 10.0  # below the client agents' own 30 s hop, so they get our answer
+MAX_WAIT = 600.0
+DEFAULT_WAIT = 300.0
+NO_PATH = "No path to datacenter"
+WATCH_INTERVAL = 5.0
+WAN_POLICY = RestartPolicy(strategy="one_for_one", max_restarts=20, within_seconds=30.0)
+
+
+class WanRouter:
+    def __init__(self, ctx: "AgentContext") -> None:
+        self.ctx = ctx
+        self.local_dc = ctx.config.datacenter
+        self.links: dict[str, DcLink] = {}
+        self.supervisor: Supervisor | None = None
+        self._rng = ctx.rng("wan")
+
+    # -- what gossip knows ---------------------------------------------------------------------------
+
+    def _servers(self) -> list[Any]:
+        gossip = self.ctx.extras.get("gossip")
+        if gossip is None:
+            return []
+        return [s for s in gossip.servers(wan=True) if s.status == "alive"]
+
+    def servers_of(self, dc: str) -> list[tuple[str, int]]:
+        return sorted({(s.address, s.port) for s in self._servers() if s.datacenter == dc})
+
+    def remote_datacenters(self) -> set[str]:
+        return {s.datacenter for s in self._servers() if s.datacenter and s.datacenter != self.local_dc}
+
+    def datacenters(self) -> list[str]:
+        """Ours first, then the others by the last round trip the forwarder measured (unknown last)."""
+        def key(dc: str) -> tuple[int, float, str]:
+            link = self.links.get(dc)
+            rtt = link.last_rtt if link is not None else None
+            return (1, rtt, dc) if rtt is not None else (2, 0.0, dc)
+
+        return [self.local_dc, *sorted(self.remote_datacenters(), key=key)]
+
+    # -- links -----------------------------------------------------------------------------------------
+
+    def link_for(self, dc: str) -> DcLink:
+        link = self.links.get(dc)
+        if link is None:
+            link = self.links[dc] = DcLink(dc=dc, node=self.ctx.config.node_name, local_dc=self.local_dc,
+                                           rng=self.ctx.rng(f"wan.{dc}"), faults=self.ctx.extras.get("faults"))
+        return link
+
+    async def ensure(self, dc: str) -> DcLink:
+        """The link to ``dc``, its ``dc:<name>`` actor started under ``wan`` if it is not running."""
+        link = self.link_for(dc)
+        if not link.running and self.supervisor is not None:
+            await self.supervisor.add_child(ChildSpec(f"dc:{dc}", DcForwarderActor, link))
+        return link
+
+    async def watch(self) -> None:
+        """Add a ``dc:<name>`` child for every datacenter that shows up in the WAN pool."""
+        gossip = self.ctx.extras.get("gossip")
+        version = 0
+        while True:
+            for dc in sorted(self.remote_datacenters()):
+                if dc not in self.links or not self.links[dc].running:
+                    log.info("remote datacenter seen", datacenter=dc)
+                    await self.ensure(dc)
+            if gossip is None or gossip.wan is None:
+                await trio.sleep(WATCH_INTERVAL)
+            else:
+                version = await gossip.wait_members_changed(version, timeout=WATCH_INTERVAL, wan=True)
+
+    # -- forwarding ------------------------------------------------------------------------------------
+
+    async def forward(self, req: Request, dc: str) -> Response:
+        if dc not in self.remote_datacenters():
+            return _text(500, NO_PATH)
+        link = await self.ensure(dc)
+        call = HttpCall(method=req.method, target=strip_dc(req.raw_path, req.raw_query), body=req.body,
+                        headers=[(_str(k), _str(v)) for k, v in req.raw_headers
+                                 if _str(k).lower() not in HOP_HEADERS])
+        try:
+            answer = await link.forward(call, self.servers_of(dc), forward_timeout(req))
+        except NoPath as exc:
+            log.warning("no path to datacenter", datacenter=dc, error=str(exc))
+            return _text(500, NO_PATH)
+        except ForwardFailed as exc:
+            return _text(500, str(exc))
+        content_type = next((v for k, v in answer.headers if k.lower() == "content-type"), "application/json")
+        headers = {k: v for k, v in answer.headers if k.lower() not in HOP_HEADERS}
+        return Response(answer.status, answer.body, headers, content_type=content_type)
+
+
+class WanSupervisor(Supervisor):
+    """``wan``: one ``dc:<name>`` child per remote datacenter, plus the watcher that adds them."""
+
+    def __init__(self, wan: WanRouter) -> None:
+        super().__init__([], WAN_POLICY, kind="wan")
+        self.wan = wan
+
+    async def run(self, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
+        async with trio.open_nursery() as nursery:
+            await nursery.start(super().run)
+            self.wan.supervisor = self
+            try:
+                nursery.start_soon(self.wan.watch)
+                task_status.started()
+                await trio.sleep_forever()
+            finally:
+                self.wan.supervisor = None
+
+    def statistics(self) -> dict[str, Any]:
+        return {**super().statistics(), "datacenters": self.wan.datacenters()}
+
+
+def wan_children(ctx: "AgentContext") -> list[ChildSpec]:
+    """Servers with a WAN pool: the ``wan`` subtree; sets ``ctx.extras["wan"]``."""
+    gossip = ctx.extras.get("gossip")
+    if not ctx.config.server or gossip is None or gossip.wan is None:
+        return []
+    wan = WanRouter(ctx)
+    ctx.extras["wan"] = wan
+    return [ChildSpec("wan", WanSupervisor, wan)]
+
+
+def install_wan_forwarding(router: Router, ctx: "AgentContext") -> None:
+    """Servers: a before-hook sending state API requests with ``?dc=<other>`` to that datacenter."""
+    if ctx.backend is None:
+        return  # clients send these requests whole to a local server (actors/forward/client.py)
+
+    async def hook(req: Request) -> Response | None:
+        dc = req.arg("dc")
+        if not dc or dc == ctx.config.datacenter:
+            return None
+        if not req.path.startswith(WAN_PREFIXES) or req.path in LOCAL_ONLY:
+            return None
+        wan: WanRouter | None = ctx.extras.get("wan")
+        if wan is None:
+            return _text(500, NO_PATH)
+        return await wan.forward(req, dc)
+
+    router.before.append(hook)
+
+
+def strip_dc(raw_path: str, raw_query: str) -> str:
+    """The request target without any ``dc`` parameter (the remote answers it as its own)."""
+    kept = [part for part in raw_query.split("&") if part and unquote_plus(part.split("=", 1)[0]) != "dc"]
+    return raw_path + ("?" + "&".join(kept) if kept else "")
+
+
+def forward_timeout(req: Request) -> float:
+    """Plain requests: `PLAIN_TIMEOUT`. Blocking ones (``index``): their wait, its jitter, and that."""
+    if "index" not in req.query:
+        return PLAIN_TIMEOUT
+    wait = DEFAULT_WAIT
+    raw = req.arg("wait")
+    if raw:
+        try:
+            wait = min(parse_duration_ns(raw) / 1e9, MAX_WAIT) or DEFAULT_WAIT
+        except ValueError:
+            wait = DEFAULT_WAIT  # the remote answers 400 at once
+    return wait + wait / 16 + PLAIN_TIMEOUT
+
+
+def _str(value: bytes | str) -> str:
+    return value.decode("latin-1") if isinstance(value, bytes) else value
+
+
+def _text(status: int, message: str) -> Response:
+    return Response(status, message.encode(), content_type="text/plain; charset=utf-8")
