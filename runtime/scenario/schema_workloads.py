@@ -9,7 +9,9 @@ What lives here: `Workload`, the tagged union over ``kind``:
   index regressions;
 - ``services``: ``count`` services with TTL checks registered on the targets, their checks flipped
   between passing and critical every ``flip_every`` (and deregistered/re-registered with ``churn``);
-- ``events``: user events fired at ``rate``.
+- ``events``: user events fired at ``rate``;
+- ``dns``: ``clients`` sending ``query``/``type`` to the targets' DNS ports over UDP, at ``rate`` queries/s
+  in total (0: as fast as they can), measuring rcodes and latency (a benchmark for the DNS interface).
 
 Common keys: ``name`` (default ``<kind>-<index>``), ``targets`` (the nodes the clients talk to, default
 every node), ``start`` (offset from the start of the run) and ``duration`` (default: until the timeline
@@ -72,7 +74,15 @@ class Events(WorkloadBase, tag="events", kw_only=True):
     payload: str = ""
 
 
-Workload = Union[KVRegister, Watch, Services, Events]
+class Dns(WorkloadBase, tag="dns", kw_only=True):
+    query: str = "consul.service.consul"
+    type: str = "A"
+    clients: PositiveInt = 4
+    rate: float = 0.0
+    timeout: Duration = 2
+
+
+Workload = Union[KVRegister, Watch, Services, Events, Dns]
 WORKLOAD_KINDS = tuple(cls.__struct_config__.tag for cls in Workload.__args__)  # type: ignore[attr-defined]
 
 

@@ -1,7 +1,7 @@
 """Workloads: traffic a scenario runs against its cluster while faults happen.
 
 What lives here: `make_workload(ctx, spec, name)`, the table from ``kind`` to class. Each workload is in
-its own module (``kv_register``, ``watch``, ``services``, ``events``) on `base.BaseWorkload`.
+its own module (``kv_register``, ``watch``, ``services``, ``events``, ``dns``) on `base.BaseWorkload`.
 
 What must never live here: checks over what the workloads recorded (``checks/``).
 """
@@ -9,8 +9,9 @@ What must never live here: checks over what the workloads recorded (``checks/``)
 from __future__ import annotations
 
 from ..context import RunContext
-from ..schema_workloads import Events, KVRegister, Services, Watch, Workload
+from ..schema_workloads import Dns, Events, KVRegister, Services, Watch, Workload
 from .base import BaseWorkload
+from .dns import DnsWorkload
 from .events import EventsWorkload
 from .kv_register import KVRegisterWorkload
 from .services import ServicesWorkload
@@ -21,6 +22,7 @@ _CLASSES: dict[type, type[BaseWorkload]] = {
     Watch: WatchWorkload,
     Services: ServicesWorkload,
     Events: EventsWorkload,
+    Dns: DnsWorkload,
 }
 
 
