@@ -76,8 +76,12 @@ def message_types(union: Any) -> tuple[type, ...]:
     raise TypeError(f"not a message type or union of message types: {union!r}")
 
 
-class _Reply:
-    """A one-shot slot for the answer to one request."""
+class OneShot:
+    """A one-shot result: set once (value or error), awaited by whoever holds it.
+
+    The reply slot of `ActorRef.request`, and what actors hand back when a request is accepted now
+    but answered later (a Raft proposal resolves when its entry is applied).
+    """
 
     __slots__ = ("_event", "value", "error")
 
@@ -91,16 +95,24 @@ class _Reply:
             self.value = value
             self._event.set()
 
+    resolve = set
+
     def fail(self, error: BaseException) -> None:
         if not self._event.is_set():
             self.error = error
             self._event.set()
+
+    def is_set(self) -> bool:
+        return self._event.is_set()
 
     async def wait(self) -> Any:
         await self._event.wait()
         if self.error is not None:
             raise self.error
         return self.value
+
+
+_Reply = OneShot
 
 
 class _Call:

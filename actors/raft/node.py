@@ -41,7 +41,7 @@ from actors.raft.shared import RaftShared
 from actors.state.commands import decode_command
 from actors.state.store import StateStore
 from runtime import clock
-from runtime.actor import Actor, ActorRef
+from runtime.actor import Actor, ActorRef, OneShot
 from runtime.log import get_logger
 from runtime.messages import Message
 from runtime.supervisor import ChildSpec, Supervisor
@@ -94,31 +94,8 @@ class LeadershipLost(RaftError):
         super().__init__("leadership lost while committing log")
 
 
-class Pending:
-    """A one-shot result a caller awaits after its request was accepted by the node."""
-
-    __slots__ = ("_event", "value", "error")
-
-    def __init__(self) -> None:
-        self._event = trio.Event()
-        self.value: Any = None
-        self.error: BaseException | None = None
-
-    def resolve(self, value: Any) -> None:
-        if not self._event.is_set():
-            self.value = value
-            self._event.set()
-
-    def fail(self, error: BaseException) -> None:
-        if not self._event.is_set():
-            self.error = error
-            self._event.set()
-
-    async def wait(self) -> Any:
-        await self._event.wait()
-        if self.error is not None:
-            raise self.error
-        return self.value
+# A proposal or read accepted by the node, resolved when its entry is applied (or its read is safe).
+Pending = OneShot
 
 
 class RaftPeerLink(PeerLink):
