@@ -92,10 +92,26 @@ def test_cross_reference_problems_are_reported_together() -> None:
     assert "$.checks.liveness[0]: no-acknowledged-write-lost judges the whole run" in found
 
 
-def test_yaml_is_refused_with_a_reason(tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_yaml_scenarios_load_like_toml_and_report_errors_with_paths(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    import pathlib
+
+    import yaml
+
     from runtime.scenario import load_scenario
 
-    path = tmp_path / "x.yaml"
-    path.write_text("name: x\n")
-    with pytest.raises(ScenarioError, match="YAML scenarios are not supported"):
-        load_scenario(path)
+    smoke = pathlib.Path(__file__).resolve().parents[2] / "scenarios" / "dev-smoke.toml"
+    as_toml = load_scenario(smoke)
+    import tomllib
+
+    path = tmp_path / "smoke.yaml"
+    path.write_text(yaml.safe_dump(tomllib.loads(smoke.read_text())))
+    assert load_scenario(path) == as_toml
+
+    broken = tmp_path / "broken.yml"
+    broken.write_text("name: x\ntimeline:\n  - at: 1s\n    do: kil\n")
+    with pytest.raises(ScenarioError, match=r"\$\.timeline\[0\]\.do: unknown do 'kil'"):
+        load_scenario(broken)
+    garbage = tmp_path / "garbage.yaml"
+    garbage.write_text("name: [unclosed\n")
+    with pytest.raises(ScenarioError, match="not valid YAML"):
+        load_scenario(garbage)
