@@ -6,8 +6,9 @@ What lives here: `QueryHandler.answer(data, transport)`, the whole life of one q
 2. zone transfers (AXFR/IXFR): NOTIMP;
 3. a name outside the domain (and not a reverse name): forwarded to the recursors when configured
    (SERVFAIL if none answers), REFUSED otherwise;
-4. inside the domain: SERVFAIL on an agent without a state backend (clients, until they forward
-   to servers); otherwise the read barrier (``stale`` while ``dns_config.allow_stale``, so DNS keeps
+4. inside the domain, on an agent without a state backend (a client): the query is forwarded to a server
+   of this datacenter over the server port, which answers it as its own (SERVFAIL if none can);
+   otherwise the read barrier (``stale`` while ``dns_config.allow_stale``, so DNS keeps
    answering without a leader; bounded by `READ_TIMEOUT`), then `Resolver` on the local replica;
    a reverse name nobody has is forwarded like an outside name, else NXDOMAIN;
 5. trimmed for the transport (`trim`), TC set only with ``enable_truncate``, and rendered; answers
@@ -34,6 +35,7 @@ from actors.dns.names import Outside, classify
 from actors.dns.resolve import Outcome, Resolver
 from actors.dns.settings import DnsSettings
 from actors.dns.stats import DnsStats
+from actors.forward.dns_forward import forward_query
 from runtime import clock
 from runtime.log import get_logger
 
@@ -107,7 +109,11 @@ class QueryHandler:
             return self._reply(query, dns.rcode.NOTIMP), None
         backend = self.ctx.backend
         if backend is None:
-            return self._reply(query, dns.rcode.SERVFAIL), None
+            # A client agent holds no catalog: a server answers the query for it.
+            forwarded = await forward_query(self.ctx, query.to_wire(), transport)
+            if forwarded is None:
+                return self._reply(query, dns.rcode.SERVFAIL), None
+            return dns.message.from_wire(forwarded), None
         with trio.move_on_after(READ_TIMEOUT) as barrier:
             await backend.read_barrier("stale" if s.allow_stale else "default", max_stale=s.max_stale)
         if barrier.cancelled_caught:

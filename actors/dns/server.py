@@ -57,6 +57,7 @@ class DnsServer(Actor):
         host = cfg.client_addr.split()[0]
         udp, listeners = await bind(host, self.port)
         handler = QueryHandler(self.ctx, settings, self.stats, self.ctx.rng("dns"))
+        self.ctx.extras["dns.handler"] = handler  # a server also answers queries its clients forward
         send, receive = trio.open_memory_channel[Datagram](self.udp_queue)
         self._queue = receive
         try:

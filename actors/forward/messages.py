@@ -54,5 +54,16 @@ class NodeViewResult(Message, tag="forward.node_view_result"):
     checks: list[HealthCheck] = []
 
 
-ForwardRequest = HttpCall | ApplyCommand | NodeView
-ForwardResponse = HttpAnswer | ApplyOutcome | NodeViewResult
+class DnsCall(Message, tag="forward.dns_call"):
+    """A DNS query a client agent received, answered by a server's DNS interface as its own."""
+
+    packet: bytes
+    transport: str = "udp"
+
+
+class DnsAnswer(Message, tag="forward.dns_answer"):
+    packet: bytes = b""  # empty: the server dropped the query (as it would a malformed packet)
+
+
+ForwardRequest = HttpCall | ApplyCommand | NodeView | DnsCall
+ForwardResponse = HttpAnswer | ApplyOutcome | NodeViewResult | DnsAnswer

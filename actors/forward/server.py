@@ -18,6 +18,8 @@ import msgspec
 from actors.forward.messages import (
     ApplyCommand,
     ApplyOutcome,
+    DnsAnswer,
+    DnsCall,
     ForwardRequest,
     ForwardResponse,
     HttpAnswer,
@@ -39,6 +41,12 @@ def http_forward_server(ctx: "AgentContext") -> RpcServer:
     async def handle(call: ForwardRequest) -> ForwardResponse:
         if isinstance(call, ApplyCommand):
             return await apply_command(call)
+        if isinstance(call, DnsCall):
+            handler = ctx.extras.get("dns.handler")
+            if handler is None:
+                raise HTTPError(500, "this server does not serve DNS")
+            reply = await handler.answer(call.packet, call.transport)
+            return DnsAnswer(packet=reply or b"")
         if isinstance(call, NodeView):
             backend = ctx.backend
             assert backend is not None

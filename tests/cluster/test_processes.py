@@ -48,6 +48,21 @@ def test_three_servers_and_a_client_survive_leader_kill_and_full_restart(tmp_pat
         assert client.call("PUT", "/v1/agent/service/register", service)[0] == 200
         wait_until(lambda: [e["Node"]["Node"] for e in cluster.servers[1].get_json("/v1/health/service/web?passing")]
                    == ["c1"], 20, "web on c1 passing in the catalog")
+        # The client agent's DNS interface answers through a server.
+        def client_dns_answers() -> bool:
+            import dns.message
+            import dns.query
+
+            import dns.exception
+
+            try:
+                reply = dns.query.udp(dns.message.make_query("web.service.consul", "SRV"), "127.0.0.1",
+                                      port=client.dns, timeout=2)
+            except dns.exception.Timeout:
+                return False
+            return reply.rcode() == 0 and any(r.port == 8080 for rrset in reply.answer for r in rrset)
+
+        wait_until(client_dns_answers, 20, "web.service.consul SRV from the client's DNS port")
         # The leader turns LAN membership into serfHealth checks, client included.
         wait_until(lambda: any(c["CheckID"] == "serfHealth" and c["Status"] == "passing"
                                for c in cluster.servers[0].get_json("/v1/health/node/c1")), 20, "c1's serfHealth")

@@ -1,0 +1,46 @@
+"""DNS on a client agent: the query goes to a server of this datacenter, which answers it as its own.
+
+What lives here: `forward_query(ctx, packet, transport)`. A client agent holds no catalog, so its DNS
+interface sends each in-domain query (already decoded and re-encoded by the caller) as a `DnsCall` over
+the server port to an alive server found through gossip, trying the next server only when one could
+not be reached before the call was sent. The server's answer (rendered for the same transport, so
+UDP limits still apply) comes back as bytes; ``None`` means no server could answer (the caller
+replies SERVFAIL).
+
+What must never live here: DNS resolution (``actors/dns``), or the server side (``server.py``).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from actors.forward.client import known_servers
+from actors.forward.messages import DnsAnswer, DnsCall
+from runtime.log import get_logger
+from runtime.transport.errors import RpcError, RpcUnreachable
+
+if TYPE_CHECKING:
+    from actors.context import AgentContext
+
+log = get_logger("dns")
+
+DNS_FORWARD_TIMEOUT = 2.0  # seconds; the same bound the DNS interface gives its own read barrier
+
+
+async def forward_query(ctx: "AgentContext", packet: bytes, transport: str) -> bytes | None:
+    client = ctx.extras.get("forward.client")
+    servers = known_servers(ctx)
+    if client is None or not servers:
+        return None
+    for address in servers:
+        try:
+            answer = await client.call(address, DnsCall(packet=packet, transport=transport), timeout=DNS_FORWARD_TIMEOUT)
+        except RpcUnreachable:
+            continue
+        except RpcError as exc:
+            log.debug("DNS forward failed", server=f"{address[0]}:{address[1]}", error=str(exc))
+            return None
+        if isinstance(answer, DnsAnswer) and answer.packet:
+            return answer.packet
+        return None
+    return None
