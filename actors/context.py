@@ -9,7 +9,7 @@ What must never live here: behaviour. This is a plain record; logic belongs to t
 
 from __future__ import annotations
 
-import random
+from random import Random  # the type of the seeded streams handed down; never the global generator
 import uuid
 from typing import TYPE_CHECKING, Any, Callable
 
@@ -38,11 +38,11 @@ class AgentContext:
     def root_path(self) -> str:
         return f"agent:{self.config.node_name}"
 
-    def rng(self, name: str) -> random.Random:
+    def rng(self, name: str) -> Random:
         """An independent seeded stream for one subsystem (``ctx.rng("raft")``)."""
         return derive(self.seed, f"{self.config.node_name}/{name}")
 
 
-def node_id_from(rng: random.Random) -> str:
+def node_id_from(rng: Random) -> str:
     """A UUID4-shaped node ID drawn from a seeded stream (Consul generates one per data dir)."""
     return str(uuid.UUID(int=rng.getrandbits(128), version=4))

@@ -16,7 +16,7 @@ knowledge of which keys a read depends on (the store's reads fill the watch set)
 
 from __future__ import annotations
 
-import random
+from random import Random  # the type of the seeded streams handed down; never the global generator
 from typing import Callable, TypeVar
 
 import trio
@@ -46,7 +46,7 @@ async def barrier(backend: StoreBackend, opts: QueryOptions) -> ReadMeta:
 class Blocker:
     """Runs blocking reads for one agent; ``rng`` is the seeded stream the jitter comes from."""
 
-    def __init__(self, rng: random.Random) -> None:
+    def __init__(self, rng: Random) -> None:
         self.rng = rng
 
     def timeout(self, opts: QueryOptions) -> float:

@@ -1,6 +1,6 @@
 """UUIDs at the API edge: minting session IDs from a seeded stream, and judging IDs clients send.
 
-What lives here: `new_uuid` (a version-4-shaped UUID drawn from a `random.Random`, never ``uuid4()``,
+What lives here: `new_uuid` (a version-4-shaped UUID drawn from a `Random`, never ``uuid4()``,
 so runs repeat), `session_id_error` (why a session ID cannot be one, worded as Consul's session-table
 lookup reports it) and `node_id_error` (hashicorp/go-uuid's wording, for a catalog node ``ID``).
 
@@ -9,14 +9,14 @@ What must never live here: lookups in the store or HTTP responses.
 
 from __future__ import annotations
 
-import random
+from random import Random  # the type of the seeded streams handed down; never the global generator
 import re
 import uuid
 
 _HEX = re.compile(r"[0-9a-fA-F]+")
 
 
-def new_uuid(rng: random.Random) -> str:
+def new_uuid(rng: Random) -> str:
     return str(uuid.UUID(int=rng.getrandbits(128), version=4))
 
 

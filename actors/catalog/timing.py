@@ -11,7 +11,7 @@ What must never live here: clocks or Trio.
 from __future__ import annotations
 
 import math
-import random
+from random import Random  # the type of the seeded streams handed down; never the global generator
 
 import msgspec
 
@@ -34,10 +34,10 @@ def scale_factor(nodes: int) -> int:
     return int(math.ceil(math.log2(nodes) - math.log2(SCALE_THRESHOLD) + 1.0))
 
 
-def stagger(base: float, nodes: int, rng: random.Random) -> float:
+def stagger(base: float, nodes: int, rng: Random) -> float:
     return rng.uniform(0, scale_factor(nodes) * base)
 
 
-def full_sync_delay(base: float, nodes: int, rng: random.Random) -> float:
+def full_sync_delay(base: float, nodes: int, rng: Random) -> float:
     """Seconds until the next full sync: ``base`` plus up to ``scale × base`` of random stagger."""
     return base + stagger(base, nodes, rng)

@@ -21,7 +21,7 @@ actor. What must never live here: sockets or concurrency limits (``udp``/``tcp``
 
 from __future__ import annotations
 
-import random
+from random import Random  # the type of the seeded streams handed down; never the global generator
 from typing import TYPE_CHECKING
 
 import dns.flags
@@ -52,7 +52,7 @@ _TRANSFERS = (dns.rdatatype.AXFR, dns.rdatatype.IXFR)
 
 
 class QueryHandler:
-    def __init__(self, ctx: "AgentContext", settings: DnsSettings, stats: DnsStats, rng: random.Random) -> None:
+    def __init__(self, ctx: "AgentContext", settings: DnsSettings, stats: DnsStats, rng: Random) -> None:
         self.ctx = ctx
         self.settings = settings
         self.stats = stats
