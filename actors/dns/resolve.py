@@ -28,7 +28,7 @@ What must never live here: sockets, trimming, recursion, or waiting.
 from __future__ import annotations
 
 import enum
-import random
+from random import Random  # the type of the seeded streams handed down; never the global generator
 import re
 
 import dns.exception
@@ -59,7 +59,7 @@ class Outcome(enum.Enum):
 class Resolver:
     """Answers questions for one DNS actor; `resolve` is synchronous, so answers never interleave."""
 
-    def __init__(self, settings: DnsSettings, rng: random.Random) -> None:
+    def __init__(self, settings: DnsSettings, rng: Random) -> None:
         self.settings = settings
         self.rng = rng
 
@@ -78,7 +78,7 @@ class Resolver:
 class _Answer:
     """The state of one `Resolver.resolve` call and the rules, one method per kind of name."""
 
-    def __init__(self, settings: DnsSettings, rng: random.Random, serial: int, cap: int | None) -> None:
+    def __init__(self, settings: DnsSettings, rng: Random, serial: int, cap: int | None) -> None:
         self.settings = settings
         self.rng = rng
         self.serial = serial

@@ -19,7 +19,7 @@ What must never live here: the protocol loop (``shell``) or HTTP.
 from __future__ import annotations
 
 import math
-import random
+from random import Random  # the type of the seeded streams handed down; never the global generator
 from collections import Counter
 from typing import Any, Callable
 
@@ -53,7 +53,7 @@ WARN_INTERVAL = 10.0  # seconds between two warnings about the same source and p
 class PoolState:
     """Everything about one pool that must survive a restart of its actors."""
 
-    def __init__(self, settings: PoolSettings, *, keyring: Keyring | None, rng: Callable[[str], random.Random],
+    def __init__(self, settings: PoolSettings, *, keyring: Keyring | None, rng: Callable[[str], Random],
                  faults: FaultTable | None = None, events: EventLog | None = None) -> None:
         self.settings = settings
         self.keyring = keyring
@@ -97,7 +97,7 @@ class PoolState:
             self.port = addr[1]
             log.info("gossip port bound", pool=self.settings.pool, address=f"{addr[0]}:{addr[1]}")
 
-    def next_rng(self) -> random.Random:
+    def next_rng(self) -> Random:
         """The shell's seeded stream: ``gossip.<pool>`` first, then a fresh one per restart."""
         self.incarnations += 1
         base = f"gossip.{self.settings.pool}"

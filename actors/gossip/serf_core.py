@@ -36,7 +36,7 @@ event format (``events``).
 
 from __future__ import annotations
 
-import random
+from random import Random  # the type of the seeded streams handed down; never the global generator
 
 import msgspec
 
@@ -77,7 +77,7 @@ class SerfConfig(msgspec.Struct, frozen=True, kw_only=True):
 class SerfCore:
     """One node's Serf. See the module docstring."""
 
-    def __init__(self, name: str, addr: Addr, swim_config: SwimConfig, rng: random.Random, *,
+    def __init__(self, name: str, addr: Addr, swim_config: SwimConfig, rng: Random, *,
                  tags: dict[str, str], keyring: Keyring | None = None, config: SerfConfig | None = None) -> None:
         self.name = name
         self.addr = addr

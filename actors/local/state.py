@@ -29,7 +29,7 @@ passes (Trio time in the agent, anything in tests).
 
 from __future__ import annotations
 
-import random
+from random import Random  # the type of the seeded streams handed down; never the global generator
 from typing import Callable, Iterable, Literal, NamedTuple
 
 from msgspec.structs import replace
@@ -67,12 +67,12 @@ class LocalState:
     """Services and checks of this agent. See the module docstring."""
 
     def __init__(self, *, check_update_interval: float = CHECK_UPDATE_INTERVAL,
-                 rng: random.Random | None = None) -> None:
+                 rng: Random | None = None) -> None:
         self.services: dict[str, LocalService] = {}
         self.checks: dict[str, LocalCheck] = {}
         self.marks: dict[str, CheckMarks] = {}
         self.check_update_interval = check_update_interval
-        self._rng = rng or random.Random(0)
+        self._rng = rng or Random(0)
         self._listeners: list[Listener] = []
         self.version = 0
 

@@ -57,7 +57,7 @@ side channels. Everything random comes from the injected ``rng``; everything slo
 
 from __future__ import annotations
 
-import random
+from random import Random  # the type of the seeded streams handed down; never the global generator
 from collections import deque
 from collections.abc import Sequence
 
@@ -136,7 +136,7 @@ class RaftCore:
         self,
         node_id: str,
         config: RaftConfig,
-        rng: random.Random,
+        rng: Random,
         *,
         storage_view: StorageView,
     ) -> None:

@@ -48,7 +48,7 @@ from runtime.supervisor import ChildSpec, Supervisor
 from runtime.transport.peer_link import PeerLink
 
 if TYPE_CHECKING:
-    import random
+    from random import Random
 
 log = get_logger("raft")
 
@@ -108,7 +108,7 @@ class RaftNode(Actor):
     inbox_size: ClassVar[int | None] = 8192
     overflow: ClassVar[Any] = "drop"
 
-    def __init__(self, shared: RaftShared, config: RaftConfig, *, rng: "random.Random", peers_path: str,
+    def __init__(self, shared: RaftShared, config: RaftConfig, *, rng: "Random", peers_path: str,
                  dc: str, faults: Any = None, blocking_storage: bool = False) -> None:
         self.shared = shared
         self.config = config

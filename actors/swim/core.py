@@ -63,7 +63,7 @@ injected ``rng``; all dict iteration is insertion ordered, so a seeded run is ex
 from __future__ import annotations
 
 import math
-import random
+from random import Random  # the type of the seeded streams handed down; never the global generator
 
 from actors.swim.awareness import Awareness
 from actors.swim.broadcast import TransmitLimitedQueue
@@ -175,7 +175,7 @@ class _Relay:
 class SwimCore:
     """One node's view of the cluster. See the module docstring for the theory and the shell contract."""
 
-    def __init__(self, name: str, addr: Addr, config: SwimConfig, rng: random.Random, *,
+    def __init__(self, name: str, addr: Addr, config: SwimConfig, rng: Random, *,
                  meta: bytes = b"", incarnation: int = 0) -> None:
         problems = config.validate()
         if problems:

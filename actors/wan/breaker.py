@@ -10,7 +10,7 @@ What must never live here: I/O, awaiting, or HTTP.
 
 from __future__ import annotations
 
-import random
+from random import Random  # the type of the seeded streams handed down; never the global generator
 import time
 from typing import Callable, Hashable, Iterable, Sequence, TypeVar
 
@@ -67,7 +67,7 @@ class Breaker:
 
 
 def order_servers(servers: Iterable[T], down_until: dict[T, float], now: float,
-                  rng: random.Random, limit: int = 3) -> list[T]:
+                  rng: Random, limit: int = 3) -> list[T]:
     """Up to ``limit`` servers to try: shuffled, those marked unreachable until after ``now`` last."""
     found: Sequence[T] = sorted(set(servers), key=repr)
     shuffled = list(found)

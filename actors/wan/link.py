@@ -14,7 +14,7 @@ What must never live here: the choice of which requests go over the WAN (``actor
 
 from __future__ import annotations
 
-import random
+from random import Random  # the type of the seeded streams handed down; never the global generator
 from typing import Any, ClassVar
 
 import trio
@@ -41,7 +41,7 @@ class ForwardFailed(Exception):
 
 
 class DcLink:
-    def __init__(self, *, dc: str, node: str, local_dc: str, rng: random.Random,
+    def __init__(self, *, dc: str, node: str, local_dc: str, rng: Random,
                  faults: FaultTable | None = None, breaker: Breaker | None = None) -> None:
         self.dc = dc
         self.client = RpcClient(node=node, dc=local_dc, response_type=ForwardResponse, kind="http",
