@@ -8,84 +8,14 @@ acknowledged entry was fsynced to its data dir first. Real clock, bounded waits.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import msgspec
-import pytest
 import trio
 
-from actors.agent import serve_agent
-from actors.context import AgentContext
-from actors.flags import parse_agent_flags
 from actors.state.commands import KVSet
-from tests.support.ports import free_ports
-
-
-class Node:
-    def __init__(self, name: str, cfg: Any, servers: dict[str, tuple[str, int]]) -> None:
-        self.name = name
-        self.cfg = cfg
-        self.servers = servers
-        self.ctx: AgentContext | None = None
-        self.scope: trio.CancelScope | None = None
-
-    async def start(self, nursery: trio.Nursery) -> None:
-        ready = trio.Event()
-
-        async def run() -> None:
-            with trio.CancelScope() as scope:
-                self.scope = scope
-
-                async def boot(task_status: trio.TaskStatus[AgentContext] = trio.TASK_STATUS_IGNORED) -> None:
-                    await serve_agent(self.cfg, extras={"raft.servers": self.servers}, task_status=task_status)
-
-                async with trio.open_nursery() as inner:
-                    self.ctx = await inner.start(boot)
-                    ready.set()
-
-        nursery.start_soon(run)
-        await ready.wait()
-
-    def crash(self) -> None:
-        assert self.scope is not None
-        self.scope.cancel()
-        self.ctx = None
-
-    @property
-    def raft(self) -> Any:
-        assert self.ctx is not None
-        return self.ctx.extras["raft"]
-
-
-def make_cluster(tmp_path: Path, count: int = 3) -> list[Node]:
-    ports = free_ports(count * 3)
-    names = [f"s{i + 1}" for i in range(count)]
-    servers = {name: ("127.0.0.1", ports[i * 3]) for i, name in enumerate(names)}
-    nodes = []
-    for i, name in enumerate(names):
-        cfg = parse_agent_flags(
-            ["-server", "-bootstrap-expect", str(count), "-node", name, "-bind", "127.0.0.1",
-             "-data-dir", str(tmp_path / name), "-server-port", str(ports[i * 3]),
-             "-serf-lan-port", str(ports[i * 3 + 1]), "-serf-wan-port", str(ports[i * 3 + 2]), "-seed", str(i)],
-            hostname="h")
-        cfg = msgspec.structs.replace(cfg, ports=msgspec.structs.replace(cfg.ports, http=0, dns=-1))
-        nodes.append(Node(name, cfg, servers))
-    return nodes
-
-
-async def wait_for(condition: Callable[[], bool], timeout: float = 15.0, what: str = "condition") -> None:
-    with trio.fail_after(timeout):
-        while not condition():
-            await trio.sleep(0.02)
-
-
-def leader_of(nodes: list[Node]) -> Node | None:
-    live = [n for n in nodes if n.ctx is not None]
-    leaders = {n.raft.leader for n in live}
-    if len(leaders) == 1 and None not in leaders:
-        name = leaders.pop()
-        return next((n for n in live if n.name == name), None)
-    return None
+from tests.cluster.cluster_kit import Server as Node
+from tests.cluster.cluster_kit import leader_of, make_cluster, wait_for
 
 
 async def put(node: Node, key: str, value: bytes) -> Any:
