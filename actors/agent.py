@@ -43,6 +43,7 @@ from actors.context import AgentContext
 from actors.dns import DnsServer
 from actors.gossip.wiring import exit_when_requested, gossip_children
 from actors.local.local_agent import local_agent_of
+from actors.node_identity import settle_node_id
 from actors.local.subsystems import local_subsystems
 from actors.wan.router import install_wan_forwarding, wan_children
 from actors.raft.subsystem import build_raft
@@ -126,6 +127,7 @@ async def serve_agent(cfg: AgentConfig, *, extra_children: Iterable[ChildSpec] =
     """
     tree = ActorTree()
     ctx = AgentContext(cfg, tree, agent_seed(cfg))
+    ctx.node_id = settle_node_id(None if cfg.dev and not cfg.data_dir else cfg.data_dir, cfg.node_id, ctx.node_id)
     ctx.extras.update(extras or {})
     if config_loader is not None:
         local_agent_of(ctx).config_loader = config_loader  # reload re-reads flags and config files

@@ -333,6 +333,7 @@ class AgentConfig(_Section):
     bootstrap_expect: int = 0  # bootstrap_expect (-bootstrap-expect): servers to wait for before bootstrapping
     dev: bool = False  # -dev only (Consul's RuntimeConfig.DevMode); cannot be set in a config file
     data_dir: str | None = None  # data_dir (-data-dir); None means in-memory state (only allowed with -dev)
+    node_id: str | None = None  # node_id (-node-id); None: the ID persisted in <data_dir>/node-id, else a new one
     bind_addr: str = "0.0.0.0"  # bind_addr (-bind): address for cluster traffic (Serf, server RPC)
     advertise_addr: str | None = None  # advertise_addr (-advertise); None: derived from bind_addr
     advertise_addr_wan: str | None = None  # advertise_addr_wan (-advertise-wan); None: advertise_addr
@@ -890,6 +891,10 @@ def _clash_errors(config: AgentConfig) -> list[str]:
     return errors
 
 
+def _is_uuid(text: str) -> bool:
+    return re.fullmatch(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}", text) is not None
+
+
 def validate(config: AgentConfig) -> list[str]:
     """Every reason ``config`` cannot run, as Consul words it where Consul has a message (builder.go
     ``validate``/``build``, logging, memberlist); an empty list means it is fine. Pure: no filesystem checks."""
@@ -899,6 +904,8 @@ def validate(config: AgentConfig) -> list[str]:
         errors.append("data_dir cannot be empty")
     if not config.node_name:
         errors.append("node_name cannot be empty")
+    if config.node_id is not None and not _is_uuid(config.node_id):
+        errors.append(f"node_id: {config.node_id!r} is not a valid UUID (8-4-4-4-12 hex)")
     errors += _address_errors(config)
     errors += _port_errors(config)
     if config.bootstrap and not config.server:

@@ -100,6 +100,7 @@ _FLAGS = [
     _Flag("log-json", "bool", "log_json", "Write logs as JSON."),
     _Flag("log-level", "string", "log_level", "Log level: trace, debug, info, warn or error."),
     _Flag("node", "string", "node_name", "Node name, unique in the datacenter; defaults to the hostname."),
+    _Flag("node-id", "string", "node_id", "A UUID for this node; kept in <data-dir>/node-id across restarts."),
     _Flag("node-meta", "meta", "node_meta", "Node metadata as key:value. Repeatable."),
     _Flag("recursor", "append", "recursors", "Upstream DNS server for names outside the domain. Repeatable."),
     _Flag("retry-interval", "duration", "retry_interval", "Wait between attempts to join the LAN pool."),

@@ -33,6 +33,7 @@ VALUED = [
     ("encrypt", "pUqJrVyVRj5jsiYEkM/tFQYfWyJIv4s3XkvDwy7Cu5s=", "encrypt",
      "pUqJrVyVRj5jsiYEkM/tFQYfWyJIv4s3XkvDwy7Cu5s="),
     ("http-port", "8501", "ports.http", 8501),
+    ("node-id", "5b1e4c5e-8a57-4c8e-9f43-1c0b6f3a2d10", "node_id", "5b1e4c5e-8a57-4c8e-9f43-1c0b6f3a2d10"),
     ("https-port", "8443", "ports.https", 8443),
     ("log-level", "trace", "log_level", "trace"),
     ("node", "web-1", "node_name", "web-1"),
