@@ -10,6 +10,7 @@ The tree today::
     ├── raft                     servers: the Raft subtree (peers, rpc.client, node, leader)
     ├── server                   servers: the server port (Raft + forwarded RPCs)
     ├── http                     the HTTP listener (API + inspector websocket)
+    ├── https                    the same router over TLS, when ports.https is set (actors/tls)
     └── dns                      the DNS interface
 
 Later issues add ``raft``, ``gossip.lan``/``gossip.wan``, ``health``, ``catalog.sync``, ``wan`` and
@@ -47,6 +48,7 @@ from actors.node_identity import settle_node_id
 from actors.local.subsystems import local_subsystems
 from actors.wan.router import install_wan_forwarding, wan_children
 from actors.raft.subsystem import build_raft
+from actors.tls.agent_tls import agent_tls
 from runtime import log as logging_setup
 from runtime.http import HttpLimits, Router
 from runtime.http_listener import HttpListener
@@ -94,6 +96,11 @@ def build_agent(ctx: AgentContext, extra_children: Iterable[ChildSpec] = ()) -> 
         ctx.http_addr = addr
         log.info("HTTP API listening", address=f"{addr[0]}:{addr[1]}")
 
+    def on_https_bound(addr: tuple[str, int]) -> None:
+        ctx.extras["https_addr"] = addr
+        log.info("HTTPS API listening", address=f"{addr[0]}:{addr[1]}")
+
+    tls = agent_tls(ctx)  # TLS contexts (server port, dialling, HTTPS); raises ConfigError for bad files
     children: list[ChildSpec] = []
     if cfg.server:
         children.extend(build_raft(ctx))  # sets ctx.backend: the Raft-backed replicated state
@@ -101,10 +108,18 @@ def build_agent(ctx: AgentContext, extra_children: Iterable[ChildSpec] = ()) -> 
     children.extend(forwarding_children(ctx))  # clients: pooled connections to servers
     children.extend(wan_children(ctx))  # servers: wan/dc:<name>, links to other datacenters
     children.extend(local_subsystems(ctx))  # local state, health checks, anti-entropy (before HTTP serves)
+    router = build_router(ctx) if cfg.ports.http >= 0 or cfg.ports.https >= 0 else None
+    # The server-wide body cap (413 before buffering) must never be below what the KV and txn endpoints
+    # are configured to accept; they refuse larger bodies themselves, with Consul's messages.
+    max_body = max(HttpLimits().max_body_bytes, cfg.limits.kv_max_value_size, cfg.limits.txn_max_req_len)
+    limits = HttpLimits(max_conns_per_client=cfg.limits.http_max_conns_per_client, max_body_bytes=max_body)
     if cfg.ports.http >= 0:  # -1 disables the listener, as in Consul (0 binds an ephemeral port: tests)
-        limits = HttpLimits(max_conns_per_client=cfg.limits.http_max_conns_per_client)
-        children.append(ChildSpec("http", HttpListener, build_router(ctx), cfg.client_addr.split()[0], cfg.ports.http,
+        children.append(ChildSpec("http", HttpListener, router, cfg.client_addr.split()[0], cfg.ports.http,
                                   limits=limits, on_bound=on_http_bound))
+    if cfg.ports.https >= 0 and tls.https_context is not None:
+        children.append(ChildSpec("https", HttpListener, router, cfg.client_addr.split()[0], cfg.ports.https,
+                                  limits=limits, on_bound=on_https_bound, tls=tls.https_context,
+                                  handshake_timeout=cfg.limits.https_handshake_timeout))
     if cfg.ports.dns >= 0:  # -1 disables DNS, as in Consul (0 binds an ephemeral port: tests)
         children.append(ChildSpec("dns", DnsServer, ctx))
     children.extend(extra_children)
@@ -161,6 +176,8 @@ async def run_agent(cfg: AgentConfig, config_loader: Callable[[], AgentConfig] |
                     nursery.start_soon(local_agent_of(ctx).reload)
                     continue
                 log.info("caught signal, shutting down", signal=signal.Signals(signum).name)
+                if leaves_on(cfg, signum):
+                    await leave_before_exit(ctx)
                 break
             # Shutdown is cancellation; subsystems that need a graceful step (gossip leave, raft
             # leadership transfer) do it in their own cancellation handlers, shielded and bounded
@@ -168,6 +185,31 @@ async def run_agent(cfg: AgentConfig, config_loader: Callable[[], AgentConfig] |
             nursery.cancel_scope.cancel()
     log.info("agent stopped", node=cfg.node_name)
     return 0
+
+
+def leaves_on(cfg: AgentConfig, signum: int) -> bool:
+    """Whether this signal ends the agent with a graceful leave first (Consul's ``leave_on_terminate``
+    and ``skip_leave_on_interrupt``, whose defaults differ between client agents and servers)."""
+    if signum == signal.SIGTERM:
+        return cfg.leave_on_terminate if cfg.leave_on_terminate is not None else not cfg.server
+    if signum == signal.SIGINT:
+        skip = cfg.skip_leave_on_interrupt if cfg.skip_leave_on_interrupt is not None else cfg.server
+        return not skip
+    return False
+
+
+async def leave_before_exit(ctx: AgentContext) -> None:
+    """Leave the gossip pools (and the Raft configuration, on a server), bounded by the grace period."""
+    gossip = ctx.extras.get("gossip")
+    if gossip is None:
+        return
+    with trio.move_on_after(SHUTDOWN_GRACE_SECONDS) as scope:
+        try:
+            await gossip.leave()
+        except Exception as err:  # a failed leave must not keep the process from exiting
+            log.warning("graceful leave failed", error=str(err))
+    if scope.cancelled_caught:
+        log.warning("graceful leave did not finish within the grace period", seconds=SHUTDOWN_GRACE_SECONDS)
 
 
 def configure_logging(cfg: AgentConfig) -> None:

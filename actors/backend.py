@@ -85,6 +85,11 @@ class StoreBackend(Protocol):
         """Block until something ``ws`` watches changes (True) or Trio time reaches ``deadline`` (False)."""
         ...
 
+    def meta(self, consistency: str) -> ReadMeta:
+        """How a read served from the local replica right now reports itself, with no barrier (what
+        a blocking query's re-read after a wake-up, which the local apply just made fresh, answers)."""
+        ...
+
 
 class Waiters:
     """Turns registry tokens into Trio events: the Trio half of the store's watch mechanism."""
@@ -152,6 +157,9 @@ class LocalBackend:
 
     async def wait_changed(self, ws: WatchSet, deadline: float) -> bool:
         return await self.waiters.wait(ws, deadline)
+
+    def meta(self, consistency: str) -> ReadMeta:
+        return ReadMeta(known_leader=True, last_contact_ms=0, consistency=consistency)  # type: ignore[arg-type]
 
     async def run_session_reaper(self) -> None:
         """Destroy TTL sessions once expired (2 x TTL), as the leader's timers do. Runs until cancelled."""

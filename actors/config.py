@@ -3,9 +3,10 @@
 What lives here:
 
 - `AgentConfig` and its sections (`Ports`, `DNSConfig`, `Limits`, `Performance`, `GossipLANConfig`,
-  `GossipWANConfig`, `ACL`, `ACLTokens`): frozen msgspec Structs whose field names are the snake_case keys of
-  Consul's JSON agent configuration and whose defaults are Consul's (``agent/config/default.go``). Every
-  duration is a float number of seconds.
+  `GossipWANConfig`, `ACL`, `ACLTokens`, `TLS` with `TLSDefaults`/`TLSInternalRPC`/`TLSInterface`): frozen
+  msgspec Structs whose field names are the snake_case keys of Consul's JSON agent configuration and whose
+  defaults are Consul's (``agent/config/default.go``). Every duration is a float number of seconds.
+  `TLS.effective` gives one interface's TLS settings with the defaults filled in (`TLSSettings`).
 - `parse_duration` / `format_duration`: Go's ``time.ParseDuration`` and ``Duration.String`` formats.
 - Reading config files (`load_config_file`, `load_config_dir`, `load_config_path`), turning a mapping into a
   checked layer (`source_from_dict`), Consul's merge rules (`merge_layers`), building the final config
@@ -56,6 +57,11 @@ __all__ = [
     "LoadResult",
     "Performance",
     "Ports",
+    "TLS",
+    "TLSDefaults",
+    "TLSInterface",
+    "TLSInternalRPC",
+    "TLSSettings",
     "build_config",
     "config_warnings",
     "dev_overrides",
@@ -67,6 +73,7 @@ __all__ = [
     "merge_layers",
     "parse_duration",
     "source_from_dict",
+    "tls_file_errors",
     "validate",
 ]
 
@@ -261,6 +268,7 @@ class Limits(_Section):
     rpc_max_conns_per_client: int = 100  # limits.rpc_max_conns_per_client
     kv_max_value_size: int = 524288  # limits.kv_max_value_size: raft.SuggestedMaxDataSize, 512 KiB
     txn_max_req_len: int = 524288  # limits.txn_max_req_len: likewise
+    https_handshake_timeout: Duration = 5.0  # limits.https_handshake_timeout: a TLS handshake on HTTPS
 
 
 class Performance(_Section):
@@ -317,6 +325,83 @@ class ACL(_Section):
     tokens: ACLTokens = msgspec.field(default_factory=ACLTokens)  # acl.tokens
 
 
+class TLSDefaults(_Section):
+    """Consul ``tls { defaults { ... } }``: what every TLS interface (server RPC port, HTTPS) uses unless its
+    own block says otherwise. Files are PEM. The deprecated top-level keys (``ca_file``, ``cert_file``,
+    ``key_file``, ``verify_incoming``, ``verify_outgoing``, ``tls_min_version``...) land here, as in Consul."""
+
+    ca_file: str | None = None  # tls.defaults.ca_file: CA that signed the peers' certificates
+    ca_path: str | None = None  # tls.defaults.ca_path: a directory of CA files (*.pem, *.crt)
+    cert_file: str | None = None  # tls.defaults.cert_file: this agent's certificate
+    key_file: str | None = None  # tls.defaults.key_file: its private key
+    tls_min_version: str = "TLSv1_2"  # tls.defaults.tls_min_version: TLSv1_0 | TLSv1_1 | TLSv1_2 | TLSv1_3
+    verify_incoming: bool = False  # tls.defaults.verify_incoming: require a CA-signed client certificate
+    verify_outgoing: bool = False  # tls.defaults.verify_outgoing: dial servers with TLS, checking their CA
+
+
+class TLSInterface(_Section):
+    """Consul ``tls { https { ... } }`` (and the shared part of ``internal_rpc``): overrides of `TLSDefaults`
+    for one interface; a key left out (None) takes the ``tls.defaults`` value."""
+
+    ca_file: str | None = None  # tls.<interface>.ca_file
+    ca_path: str | None = None  # tls.<interface>.ca_path
+    cert_file: str | None = None  # tls.<interface>.cert_file
+    key_file: str | None = None  # tls.<interface>.key_file
+    tls_min_version: str | None = None  # tls.<interface>.tls_min_version
+    verify_incoming: bool | None = None  # tls.<interface>.verify_incoming
+    verify_outgoing: bool | None = None  # tls.<interface>.verify_outgoing
+
+
+class TLSInternalRPC(TLSInterface):
+    """Consul ``tls { internal_rpc { ... } }``: the server port (Raft, RPC, forwarded API calls, WAN)."""
+
+    verify_server_hostname: bool = False  # tls.internal_rpc.verify_server_hostname: a server's certificate
+    # must name server.<datacenter>.<domain> (implies verify_outgoing: CVE-2018-19653)
+
+
+class TLS(_Section):
+    """Consul ``tls { ... }``."""
+
+    defaults: TLSDefaults = msgspec.field(default_factory=TLSDefaults)  # tls.defaults
+    internal_rpc: TLSInternalRPC = msgspec.field(default_factory=TLSInternalRPC)  # tls.internal_rpc
+    https: TLSInterface = msgspec.field(default_factory=TLSInterface)  # tls.https
+
+    def effective(self, interface: str) -> "TLSSettings":
+        """``internal_rpc`` or ``https`` with the ``defaults`` filled in. For ``internal_rpc``,
+        ``verify_server_hostname`` turns ``verify_outgoing`` on whatever it says: hostname checking
+        without TLS would be plaintext (CVE-2018-19653)."""
+        block = self.internal_rpc if interface == "internal_rpc" else self.https
+        base = self.defaults
+        values = {name: getattr(block, name) if getattr(block, name) is not None else getattr(base, name)
+                  for name in ("ca_file", "ca_path", "cert_file", "key_file", "tls_min_version",
+                               "verify_incoming", "verify_outgoing")}
+        hostname = isinstance(block, TLSInternalRPC) and block.verify_server_hostname
+        if hostname:
+            values["verify_outgoing"] = True
+        return TLSSettings(**values, verify_server_hostname=hostname)
+
+
+class TLSSettings(msgspec.Struct, frozen=True, kw_only=True):
+    """One interface's effective TLS settings (`TLS.effective`); not a config file section."""
+
+    ca_file: str | None
+    ca_path: str | None
+    cert_file: str | None
+    key_file: str | None
+    tls_min_version: str
+    verify_incoming: bool
+    verify_outgoing: bool
+    verify_server_hostname: bool = False
+
+    @property
+    def has_ca(self) -> bool:
+        return bool(self.ca_file or self.ca_path)
+
+    @property
+    def has_cert(self) -> bool:
+        return bool(self.cert_file and self.key_file)
+
+
 class AgentConfig(_Section):
     """Everything one agent needs to start. Field names are Consul's JSON config keys.
 
@@ -334,6 +419,10 @@ class AgentConfig(_Section):
     dev: bool = False  # -dev only (Consul's RuntimeConfig.DevMode); cannot be set in a config file
     data_dir: str | None = None  # data_dir (-data-dir); None means in-memory state (only allowed with -dev)
     node_id: str | None = None  # node_id (-node-id); None: the ID persisted in <data_dir>/node-id, else a new one
+    leave_on_terminate: bool | None = None  # leave_on_terminate: leave gracefully on SIGTERM; None: Consul's
+    # default, true on client agents and false on servers
+    skip_leave_on_interrupt: bool | None = None  # skip_leave_on_interrupt: no leave on SIGINT; None: Consul's
+    # default, true on servers and false on client agents
     bind_addr: str = "0.0.0.0"  # bind_addr (-bind): address for cluster traffic (Serf, server RPC)
     advertise_addr: str | None = None  # advertise_addr (-advertise); None: derived from bind_addr
     advertise_addr_wan: str | None = None  # advertise_addr_wan (-advertise-wan); None: advertise_addr
@@ -361,6 +450,7 @@ class AgentConfig(_Section):
     performance: Performance = msgspec.field(default_factory=Performance)  # performance
     gossip_lan: GossipLANConfig = msgspec.field(default_factory=GossipLANConfig)  # gossip_lan
     gossip_wan: GossipWANConfig = msgspec.field(default_factory=GossipWANConfig)  # gossip_wan
+    tls: TLS = msgspec.field(default_factory=TLS)  # tls (and the deprecated top-level TLS keys)
     acl: ACL = msgspec.field(default_factory=ACL)  # acl
     services: list[dict[str, Any]] = []  # services, plus each file's single "service"; kept raw for now
     checks: list[dict[str, Any]] = []  # checks, plus each file's single "check"; kept raw for now
@@ -386,6 +476,23 @@ class AgentConfig(_Section):
 
 # Keys of AgentConfig that a config file may not set (Consul: DevMode "cannot be configured in a config file").
 _NOT_IN_FILES = frozenset({"dev"})
+
+# Consul's deprecated top-level TLS keys: moved into the tls block, where a value the same file gives in the
+# block wins (agent/config/deprecated.go, applyDeprecatedTLSConfig).
+_DEPRECATED_TLS_KEYS = {
+    "ca_file": ("defaults", "ca_file"),
+    "ca_path": ("defaults", "ca_path"),
+    "cert_file": ("defaults", "cert_file"),
+    "key_file": ("defaults", "key_file"),
+    "tls_min_version": ("defaults", "tls_min_version"),
+    "verify_incoming": ("defaults", "verify_incoming"),
+    "verify_incoming_rpc": ("internal_rpc", "verify_incoming"),
+    "verify_incoming_https": ("https", "verify_incoming"),
+    "verify_outgoing": ("defaults", "verify_outgoing"),
+    "verify_server_hostname": ("internal_rpc", "verify_server_hostname"),
+}
+_DEPRECATED_TLS_VERSIONS = {"tls10": "TLSv1_0", "tls11": "TLSv1_1", "tls12": "TLSv1_2", "tls13": "TLSv1_3"}
+TLS_VERSIONS = ("TLSv1_0", "TLSv1_1", "TLSv1_2", "TLSv1_3")
 
 # Consul's deprecated join keys: folded into retry_join / retry_join_wan with a warning
 # (agent/config/deprecated.go, applyDeprecatedConfig).
@@ -521,6 +628,31 @@ def _append_to_list(data: dict[str, Any], key: str, items: list[Any]) -> None:
         data[key] = current + items
 
 
+def _fold_deprecated_tls(raw: dict[str, Any], warnings: list[str]) -> None:
+    """Move the deprecated top-level TLS keys of one file into its ``tls`` block (copies, never the caller's
+    dicts). A ``tls`` value of the wrong type is left for the type check to report."""
+    for old, (block, field) in _DEPRECATED_TLS_KEYS.items():
+        if old not in raw:
+            continue
+        value = raw.pop(old)
+        if value is None:
+            continue
+        tls = raw.get("tls")
+        tls = {} if tls is None else tls
+        section = tls.get(block) if isinstance(tls, dict) else None
+        section = {} if section is None else section
+        if not isinstance(tls, dict) or not isinstance(section, dict):
+            continue
+        if old == "tls_min_version" and value in _DEPRECATED_TLS_VERSIONS:
+            new_value = _DEPRECATED_TLS_VERSIONS[value]
+            warnings.append(f"'tls_min_version' value '{value}' is deprecated, please specify '{new_value}' instead")
+            value = new_value
+        if section.get(field) is None:
+            section = {**section, field: value}
+        raw["tls"] = {**tls, block: section}
+        warnings.append(f"The '{old}' field is deprecated. Use the 'tls.{block}.{field}' field instead.")
+
+
 def source_from_dict(name: str, data: Mapping[str, Any]) -> ConfigSource:
     """Check a mapping shaped like a Consul JSON config file and turn it into a layer.
 
@@ -543,6 +675,7 @@ def source_from_dict(name: str, data: Mapping[str, Any]) -> ConfigSource:
     for single, plural in (("service", "services"), ("check", "checks")):
         if single in raw:
             _fold_single(raw, single, plural, errors)
+    _fold_deprecated_tls(raw, warnings)
     layer = _normalise(raw, AgentConfig, "", errors)
     if not errors:
         candidate = dict(layer)
@@ -590,6 +723,8 @@ def load_config_file(path: str | os.PathLike[str], *, config_format: str | None 
         data = msgspec.json.decode(raw)
     except msgspec.DecodeError as exc:
         raise ConfigError(f"failed to parse {name}: {exc}") from None
+    except RecursionError:  # msgspec's answer to ~1000 levels of nesting
+        raise ConfigError(f"failed to parse {name}: JSON nested too deeply") from None
     if not isinstance(data, dict):
         raise ConfigError(
             f"failed to parse {name}: the top level must be a JSON object, got {_json_type(data)}"
@@ -747,7 +882,11 @@ def load_config(
     sources: list[ConfigSource] = []
     for path in config_paths:
         sources.extend(load_config_path(path, config_format=config_format))
-    return build_config(sources, hostname=hostname, dev=dev, flag_values=flag_values, warnings=warnings)
+    result = build_config(sources, hostname=hostname, dev=dev, flag_values=flag_values, warnings=warnings)
+    missing = tls_file_errors(result.config)
+    if missing:
+        raise ConfigError(missing)
+    return result
 
 
 # ------------------------------------------------------------------------------------------------------
@@ -891,6 +1030,53 @@ def _clash_errors(config: AgentConfig) -> list[str]:
     return errors
 
 
+def _tls_errors(config: AgentConfig) -> list[str]:
+    """TLS settings that cannot work (Consul's tlsutil checks, worded per key). Pure: files are checked by
+    `tls_file_errors`."""
+    errors: list[str] = []
+    rpc = config.tls.effective("internal_rpc")
+    https = config.tls.effective("https")
+    no_ca = "no CA is configured (tls.defaults.ca_file or ca_path)"
+    no_cert = "no certificate and key are configured (tls.defaults.cert_file and key_file)"
+    for name, settings in (("internal_rpc", rpc), ("https", https)):
+        if settings.tls_min_version not in TLS_VERSIONS:
+            errors.append(f"tls.{name}.tls_min_version: invalid TLS version {_go_quote(settings.tls_min_version)}; "
+                          f"must be one of {', '.join(TLS_VERSIONS)}")
+        if bool(settings.cert_file) != bool(settings.key_file):
+            errors.append(f"tls.{name}: cert_file and key_file must be given together")
+    if rpc.verify_incoming and not rpc.has_ca:
+        errors.append(f"tls.internal_rpc.verify_incoming is set but {no_ca}: client certificates cannot be checked")
+    if rpc.verify_incoming and config.server and not rpc.has_cert:
+        errors.append(f"tls.internal_rpc.verify_incoming is set but {no_cert}: the server port cannot speak TLS")
+    if rpc.verify_outgoing and not rpc.has_ca:
+        what = ("verify_server_hostname is set (it implies verify_outgoing)" if rpc.verify_server_hostname
+                else "verify_outgoing is set")
+        errors.append(f"tls.internal_rpc.{what} but {no_ca}: servers' certificates cannot be checked")
+    if rpc.verify_server_hostname and config.server and not rpc.has_cert:
+        errors.append(f"tls.internal_rpc.verify_server_hostname is set on a server but {no_cert}: other servers "
+                      "accept only a certificate naming server.<datacenter>.<domain>")
+    # ports.https without a certificate is refused when the agent starts (actors/tls/agent_tls.py), not
+    # here: a config may name the port before the certificates exist (and the -https-port flag alone parses).
+    if config.ports.https > 0 and https.verify_incoming and not https.has_ca:
+        errors.append(f"tls.https.verify_incoming is set but {no_ca}: client certificates cannot be checked")
+    return errors
+
+
+def tls_file_errors(config: AgentConfig) -> list[str]:
+    """Every TLS file or directory the configuration names that does not exist (or is not a file, or a
+    directory for ``ca_path``). The one validation that looks at the disk; `load_config` runs it."""
+    errors: list[str] = []
+    for name in ("internal_rpc", "https"):
+        settings = config.tls.effective(name)
+        for field in ("ca_file", "cert_file", "key_file"):
+            path = getattr(settings, field)
+            if path and not os.path.isfile(path):
+                errors.append(f"tls.{name}.{field}: {path}: no such file")
+        if settings.ca_path and not os.path.isdir(settings.ca_path):
+            errors.append(f"tls.{name}.ca_path: {settings.ca_path}: no such directory")
+    return errors
+
+
 def _is_uuid(text: str) -> bool:
     return re.fullmatch(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}", text) is not None
 
@@ -945,6 +1131,7 @@ def validate(config: AgentConfig) -> list[str]:
         )
     if config.seed is not None and config.seed < 0:
         errors.append(f"seed cannot be {config.seed}. Must be greater than or equal to zero")
+    errors += _tls_errors(config)
     if not errors:
         errors += _clash_errors(config)  # only meaningful once ports and addresses are sane
     return errors

@@ -17,6 +17,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from actors.acl.enforce import AclFilter, acl_of
+from actors.api.agent_acl import readable_check, vet_check_register, vet_check_update
 from actors.api.agent_io import DECODE_PREFIX, empty, local_errors, read_body, reply
 from actors.api.filter import FilterError, fields_from_struct
 from actors.api.query import compile_query_filter
@@ -47,27 +49,34 @@ def install_agent_checks(router: Router, ctx: "AgentContext", local: LocalAgent)
 
     async def checks(req: Request) -> Response:
         flt = compile_query_filter(req, CHECK_FIELDS)
-        views = {cid: agent_check(state.checks[cid], local.node, state.services) for cid in sorted(state.checks)}
+        seen = AclFilter(await acl_of(req, ctx))
+        shown = seen.keep(sorted(state.checks), lambda _, cid: readable_check(seen.caller, local, state.checks[cid]))
+        views = {cid: agent_check(state.checks[cid], local.node, state.services) for cid in shown}
         if flt is not None:
             try:
                 views = flt.apply(views)
             except FilterError as err:
                 raise HTTPError(400, str(err)) from None
-        return reply(ctx, req, views)
+        return reply(ctx, req, views, headers=seen.mark() or None)
 
     async def register(req: Request) -> Response:
         body = read_body(req)
         with local_errors():
-            await local.register_check(parse_check(body))
+            definition = parse_check(body)
+        vet_check_register(await acl_of(req, ctx), local, definition)
+        with local_errors():
+            await local.register_check(definition)
         return empty()
 
     async def deregister(req: Request) -> Response:
+        vet_check_update(await acl_of(req, ctx), local, req.params["id"])
         with local_errors():
             await local.deregister_check(req.params["id"])
         return empty()
 
     def ttl_handler(status: str) -> Any:
         async def handler(req: Request) -> Response:
+            vet_check_update(await acl_of(req, ctx), local, req.params["id"])
             with local_errors():
                 await local.update_ttl(req.params["id"], status, req.arg("note") or "")
             return empty()
@@ -78,6 +87,7 @@ def install_agent_checks(router: Router, ctx: "AgentContext", local: LocalAgent)
         status, output = _status_update(read_body(req))
         if not valid_status(status):
             raise HTTPError(400, f"Invalid check status: '{status}'")
+        vet_check_update(await acl_of(req, ctx), local, req.params["id"])
         with local_errors():
             await local.update_ttl(req.params["id"], status, output)
         return empty()

@@ -13,6 +13,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from actors.acl.enforce import acl_of, require
+from actors.api.agent_acl import vet_service_read
 from actors.api.agent_io import reply
 from actors.local.local_agent import LocalAgent
 from actors.local.records import LocalService
@@ -47,6 +49,7 @@ def install_agent_health(router: Router, ctx: "AgentContext", local: LocalAgent)
 
     async def by_id(req: Request) -> Response:
         service_id = req.params["id"]
+        vet_service_read(await acl_of(req, ctx), local, service_id)
         svc = state.service(service_id)
         if svc is None:
             reason = f"ServiceId {service_id} not found"
@@ -61,6 +64,8 @@ def install_agent_health(router: Router, ctx: "AgentContext", local: LocalAgent)
 
     async def by_name(req: Request) -> Response:
         name = req.params["name"]
+        caller = await acl_of(req, ctx)
+        require(caller, caller.authz.service_read(name), "service:read", name)
         found = [health_of(state.services[sid]) for sid in sorted(state.services)
                  if state.services[sid].name == name]
         code, status = 404, f"ServiceName {name} Not Found"

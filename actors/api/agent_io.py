@@ -13,8 +13,7 @@ from __future__ import annotations
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, Iterator
 
-import msgspec
-
+from actors.api.decode import read_json
 from actors.api.query import DEFAULT_WAIT, MAX_WAIT, parse_go_bool
 from actors.api.reply import json_reply
 from actors.local.definitions import DecodeError, DefinitionError
@@ -29,12 +28,7 @@ DECODE_PREFIX = "Request decode failed: "
 
 
 def read_body(req: Request) -> Any:
-    if not req.body.strip():
-        raise HTTPError(400, f"{DECODE_PREFIX}EOF")
-    try:
-        return msgspec.json.decode(req.body)
-    except msgspec.DecodeError as err:
-        raise HTTPError(400, f"{DECODE_PREFIX}{err}") from None
+    return read_json(req.body, DECODE_PREFIX)  # EOF, syntax and nesting errors are 400s
 
 
 @contextmanager

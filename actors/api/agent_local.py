@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING
 
 from actors.api.agent_checks import install_agent_checks
 from actors.api.agent_health import install_agent_health
+from actors.acl.enforce import acl_of, require
 from actors.api.agent_io import empty, local_errors
 from actors.api.agent_maintenance import install_agent_maintenance
 from actors.api.agent_services import install_agent_services
@@ -39,6 +40,8 @@ def install_agent_local(router: Router, ctx: "AgentContext") -> LocalAgent:
     install_agent_health(router, ctx, local)
 
     async def reload(req: Request) -> Response:
+        caller = await acl_of(req, ctx)
+        require(caller, caller.authz.agent_write(ctx.config.node_name), "agent:write", ctx.config.node_name)
         try:
             with local_errors():
                 await local.reload()

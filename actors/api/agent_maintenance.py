@@ -12,6 +12,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from actors.acl.enforce import acl_of, require
+from actors.api.agent_acl import vet_service_write
 from actors.api.agent_io import empty, enable_flag, local_errors
 from actors.local.local_agent import LocalAgent
 from runtime.http import HTTPError, Request, Response, Router
@@ -23,6 +25,8 @@ if TYPE_CHECKING:
 def install_agent_maintenance(router: Router, ctx: "AgentContext", local: LocalAgent) -> None:
     async def node(req: Request) -> Response:
         enable = enable_flag(req)
+        caller = await acl_of(req, ctx)
+        require(caller, caller.authz.node_write(local.node), "node:write", local.node)
         with local_errors():
             await local.set_node_maintenance(enable, req.arg("reason") or "")
         return empty()
@@ -32,6 +36,7 @@ def install_agent_maintenance(router: Router, ctx: "AgentContext", local: LocalA
         if not service_id:
             raise HTTPError(400, "Missing service ID")
         enable = enable_flag(req)
+        vet_service_write(await acl_of(req, ctx), local, service_id)
         with local_errors():
             await local.set_service_maintenance(service_id, enable, req.arg("reason") or "")
         return empty()

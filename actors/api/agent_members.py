@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from actors.acl.enforce import AclFilter, acl_of, require
 from actors.api.reply import json_reply
 from actors.gossip.facade import GossipError, GossipUnavailable
 from actors.gossip.members import member_json
@@ -34,11 +35,20 @@ def gossip_of(ctx: "AgentContext") -> Any:
 
 def install_agent_members(router: Router, ctx: "AgentContext") -> None:
     async def members(req: Request) -> Response:
+        seen = AclFilter(await acl_of(req, ctx))
         gossip = ctx.extras.get("gossip")
-        found = gossip.members(wan=bool(req.arg("wan"))) if gossip is not None else []
-        return json_reply(ctx, req, [member_json(m) for m in sorted(found, key=lambda m: m.name)])
+        found = list(gossip.members(wan=bool(req.arg("wan")))) if gossip is not None else []
+        found = seen.keep(found, lambda authz, m: authz.node_read(m.name))
+        return json_reply(ctx, req, [member_json(m) for m in sorted(found, key=lambda m: m.name)],
+                          headers=seen.mark() or None)
+
+    async def agent_write(req: Request) -> None:
+        caller = await acl_of(req, ctx)
+        node = ctx.config.node_name
+        require(caller, caller.authz.agent_write(node), "agent:write", node)
 
     async def join(req: Request) -> Response:
+        await agent_write(req)
         address = req.params["address"]
         if not address:
             raise HTTPError(400, "Missing address")
@@ -51,10 +61,13 @@ def install_agent_members(router: Router, ctx: "AgentContext") -> None:
         return Response(200)
 
     async def leave(req: Request) -> Response:
+        await agent_write(req)
         await gossip_of(ctx).leave()
         return Response(200)
 
     async def force_leave(req: Request) -> Response:
+        caller = await acl_of(req, ctx)
+        require(caller, caller.authz.operator_write(), "operator:write")
         node = req.params["node"]
         try:
             await gossip_of(ctx).force_leave(node, prune="prune" in req.query, wan="wan" in req.query)

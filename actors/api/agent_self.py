@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 import msgspec
 
+from actors.acl.enforce import acl_of, require
 from actors.gossip.members import SerfMember, member_json
 from actors.gossip.tags import agent_tags
 from actors.version import CONSUL_COMPAT_VERSION, VERSION
@@ -59,6 +60,8 @@ def advertise_address(ctx: "AgentContext") -> str:
 def install_agent_self(router: Router, ctx: "AgentContext") -> None:
     async def agent_self(req: Request) -> Response:
         cfg = ctx.config
+        caller = await acl_of(req, ctx)
+        require(caller, caller.authz.agent_read(cfg.node_name), "agent:read", cfg.node_name)
         snapshot = ctx.tree.snapshot()
         actors = _count(snapshot) if snapshot is not None else 0
         doc = {

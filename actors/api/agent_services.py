@@ -19,6 +19,8 @@ from typing import TYPE_CHECKING
 import msgspec
 import trio
 
+from actors.acl.enforce import AclFilter, acl_of
+from actors.api.agent_acl import vet_service_read, vet_service_register, vet_service_write
 from actors.api.agent_io import empty, local_errors, read_body, reply, wait_seconds
 from actors.api.filter import FilterError, fields_from_struct
 from actors.api.query import compile_query_filter
@@ -46,23 +48,29 @@ def install_agent_services(router: Router, ctx: "AgentContext", local: LocalAgen
     async def register(req: Request) -> Response:
         body = read_body(req)
         with local_errors():
-            await local.register_service(parse_service(body), replace_checks=replace_existing_checks(req))
+            definition = parse_service(body)
+        vet_service_register(await acl_of(req, ctx), local, definition)
+        with local_errors():
+            await local.register_service(definition, replace_checks=replace_existing_checks(req))
         return empty()
 
     async def deregister(req: Request) -> Response:
+        vet_service_write(await acl_of(req, ctx), local, req.params["id"])
         with local_errors():
             await local.deregister_service(req.params["id"])
         return empty()
 
     async def services(req: Request) -> Response:
         flt = compile_query_filter(req, SERVICE_FIELDS)
-        views = {sid: agent_service(state.services[sid], dc) for sid in sorted(state.services)}
+        seen = AclFilter(await acl_of(req, ctx))
+        shown = seen.keep(sorted(state.services), lambda authz, sid: authz.service_read(state.services[sid].name))
+        views = {sid: agent_service(state.services[sid], dc) for sid in shown}
         if flt is not None:
             try:
                 views = flt.apply(views)
             except FilterError as err:
                 raise HTTPError(400, str(err)) from None
-        return reply(ctx, req, views)
+        return reply(ctx, req, views, headers=seen.mark() or None)
 
     def current(service_id: str) -> AgentServiceView:
         svc = state.service(service_id)
@@ -74,6 +82,7 @@ def install_agent_services(router: Router, ctx: "AgentContext", local: LocalAgen
     async def service(req: Request) -> Response:
         service_id = req.params["id"]
         view = current(service_id)
+        vet_service_read(await acl_of(req, ctx), local, service_id)
         seen = req.arg("hash")
         if seen:
             deadline = trio.current_time() + wait_seconds(req)

@@ -6,6 +6,10 @@ the read until the result's index exceeds ``N`` or the wait (default 5 min, at m
 random jitter of up to wait/16 from a seeded stream) runs out. A timeout returns the last result with
 its unchanged index, never an error. Reads that find nothing keep blocking too.
 
+After a wake-up only ``?consistent`` reads pass the barrier again (see `rebarrier`): the others are
+as fresh as the commit that woke them, and 10,000 watchers woken by one write must not each queue a
+leadership check (under such a burst the leader's lease can lapse and each check becomes a ReadIndex).
+
 Correctness hinges on one rule: between running the read and registering its watch set there is no
 ``await`` (``backend.wait_changed`` registers before it first yields), so no write can slip between
 them. Nothing here polls: the task sleeps until a watched key changes or the deadline passes.
@@ -43,6 +47,22 @@ async def barrier(backend: StoreBackend, opts: QueryOptions) -> ReadMeta:
         raise HTTPError(err.status, str(err)) from None
 
 
+async def rebarrier(backend: StoreBackend, opts: QueryOptions, meta: ReadMeta) -> ReadMeta:
+    """The barrier before re-reading after a wake-up: a full one for ``?consistent`` only.
+
+    A wake-up means the local replica just applied a committed entry (or installed a leader's
+    snapshot), so for ``default`` and ``stale`` reads it is already as fresh as that commit; Consul's
+    blocking loop likewise re-runs only ``?consistent`` reads through a barrier. The headers still
+    describe the replica now (`StoreBackend.meta`), under the consistency the first barrier settled on.
+    """
+    if opts.mode == "consistent":
+        return await barrier(backend, opts)
+    now = getattr(backend, "meta", None)  # a backend without it (a test double) gets the full barrier
+    if now is None:
+        return await barrier(backend, opts)
+    return now(meta.consistency)
+
+
 class Blocker:
     """Runs blocking reads for one agent; ``rng`` is the seeded stream the jitter comes from."""
 
@@ -63,7 +83,7 @@ class Blocker:
             # No await between the read above and this registration (see the module docstring).
             if not await backend.wait_changed(ws, deadline):
                 break
-            meta = await barrier(backend, opts)
+            meta = await rebarrier(backend, opts, meta)
             ws = WatchSet()
             index, result = read(ws)
         return index, result, meta

@@ -7,8 +7,9 @@ What lives here: the handlers, the typed register/deregister bodies (decoded len
 values of a node's services). ``?near`` is accepted and ignored (no coordinates yet). Every read
 honours the consistency flags and blocks on ``?index``; an unknown node is 200 ``null``.
 
-Register/deregister answer ``true``. Consul's checks come first: a ``Datacenter`` other than ours is
-500 ``No path to datacenter``; a node ``ID`` that is not a UUID, and a service address of
+Register/deregister answer ``true``. Consul's checks come first: a body ``Datacenter`` other than ours
+is 500 ``No path to datacenter`` (on a server of a WAN pool such a request is sent to that datacenter
+before it gets here, ``actors/wan/router.py``; ``?dc=`` is ignored, as Consul does); a node ``ID`` that is not a UUID, and a service address of
 ``0.0.0.0``/``::``, are 400; the store's refusals (``Must provide node``...) are 400 for bad input and
 500 for a missing node/service, as Consul reports them.
 
@@ -22,6 +23,9 @@ from typing import Any
 import msgspec
 from msgspec import field
 
+from actors.acl import readable
+from actors.acl.enforce import AclFilter, acl_of
+from actors.api.catalog_acl import vet_deregister, vet_register
 from actors.api.decode import normalize, read_json, to_struct
 from actors.api.filter import fields_from_struct
 from actors.api.headers import read_headers
@@ -64,7 +68,7 @@ class DeregisterBody(msgspec.Struct, kw_only=True, rename="pascal"):
 
 def register_command(api: Api, req: Request) -> NodeRegister:
     body = to_struct(normalize(read_json(req.body, PREFIX), REGISTER, PREFIX), RegisterBody, PREFIX)
-    check_datacenter(api.ctx, body.datacenter or req.arg("dc"))
+    check_datacenter(api.ctx, body.datacenter)
     if body.id:
         problem = node_id_error(body.id)
         if problem is not None:
@@ -85,9 +89,13 @@ def register_command(api: Api, req: Request) -> NodeRegister:
     )
 
 
-def services_view(store: StateStore, ws: WatchSet, meta: dict[str, str], opts: QueryOptions) -> tuple[int, Any]:
-    """Service name -> tags, restricted to instances passing ``node-meta`` and ``filter``."""
+def services_view(store: StateStore, ws: WatchSet, meta: dict[str, str], opts: QueryOptions,
+                  seen: AclFilter | None = None) -> tuple[int, Any]:
+    """Service name -> tags, restricted to instances passing ``node-meta`` and ``filter`` (and to the
+    service names ``seen``'s token may read)."""
     index, services = store.services(ws)
+    if seen is not None:
+        services = seen.keep_dict(services, lambda authz, name, _: authz.service_read(name))
     if not meta and opts.filter is None:
         return index, services
     out: dict[str, list[str]] = {}
@@ -103,12 +111,15 @@ def install_catalog(router: Router, api: Api) -> None:
     ctx = api.ctx
 
     async def register(req: Request) -> Response:
-        await api.write(register_command(api, req))
+        command = register_command(api, req)
+        vet_register(await acl_of(req, ctx), command, api.store)
+        await api.write(command)
         return api.reply(req, True)
 
     async def deregister(req: Request) -> Response:
         body = to_struct(normalize(read_json(req.body, PREFIX), DEREGISTER, PREFIX), DeregisterBody, PREFIX)
-        check_datacenter(ctx, body.datacenter or req.arg("dc"))
+        check_datacenter(ctx, body.datacenter)
+        vet_deregister(await acl_of(req, ctx), body, api.store)
         await api.write(NodeDeregister(node=body.node, service_id=body.service_id, check_id=body.check_id))
         return api.reply(req, True)
 
@@ -119,21 +130,24 @@ def install_catalog(router: Router, api: Api) -> None:
     async def nodes(req: Request) -> Response:
         opts = parse_query(req, ctx, NODE_FIELDS)
         meta = node_meta(req)
+        seen = AclFilter(await acl_of(req, ctx))
 
         def read(ws: WatchSet) -> tuple[int, Any]:
             index, found = api.store.nodes(ws)
+            found = seen.keep(found, readable.node)
             return index, apply_filter(opts, [n for n in found if meta_matches(n.meta, meta)])
 
-        index, result, rmeta = await api.blocker.run(api.backend, opts, read)
-        return api.reply(req, result, headers=read_headers(index, rmeta))
+        index, result, rmeta = await api.blocker.run(api.backend, opts, seen.wrap(read))
+        return api.reply(req, result, headers=seen.mark(read_headers(index, rmeta)))
 
     async def services(req: Request) -> Response:
         opts = parse_query(req, ctx, SERVICE_NODE_FIELDS)
         meta = node_meta(req)
+        seen = AclFilter(await acl_of(req, ctx))
         index, result, rmeta = await api.blocker.run(
-            api.backend, opts, lambda ws: services_view(api.store, ws, meta, opts)
+            api.backend, opts, seen.wrap(lambda ws: services_view(api.store, ws, meta, opts, seen))
         )
-        return api.reply(req, result, headers=read_headers(index, rmeta))
+        return api.reply(req, result, headers=seen.mark(read_headers(index, rmeta)))
 
     async def service(req: Request) -> Response:
         opts = parse_query(req, ctx, SERVICE_NODE_FIELDS)
@@ -142,13 +156,15 @@ def install_catalog(router: Router, api: Api) -> None:
             raise HTTPError(400, "Missing service name")
         tags = req.query.get("tag", [])
         meta = node_meta(req)
+        seen = AclFilter(await acl_of(req, ctx))
 
         def read(ws: WatchSet) -> tuple[int, Any]:
             index, found = api.store.service_nodes(name, tags, ws)
+            found = seen.keep(found, readable.service_node)
             return index, apply_filter(opts, [s for s in found if meta_matches(s.node_meta, meta)])
 
-        index, result, rmeta = await api.blocker.run(api.backend, opts, read)
-        return api.reply(req, result, headers=read_headers(index, rmeta))
+        index, result, rmeta = await api.blocker.run(api.backend, opts, seen.wrap(read))
+        return api.reply(req, result, headers=seen.mark(read_headers(index, rmeta)))
 
     def node_name(req: Request) -> str:
         name = req.params["node"]
@@ -159,29 +175,42 @@ def install_catalog(router: Router, api: Api) -> None:
     async def node(req: Request) -> Response:
         opts = parse_query(req, ctx, NODE_SERVICE_FIELDS)
         name = node_name(req)
+        seen = AclFilter(await acl_of(req, ctx))
 
         def read(ws: WatchSet) -> tuple[int, Any]:
             index, found = api.store.node_services(name, ws)
+            if found is not None and seen.active:
+                if not seen.authz.node_read(found.node.node):
+                    seen.drop()
+                    return index, None
+                kept = seen.keep_dict(found.services, lambda authz, _, svc: authz.service_read(svc.service))
+                found = NodeServices(node=found.node, services=kept)
             if found is None or opts.filter is None:
                 return index, found
             kept = apply_filter(opts, found.services)
             return index, NodeServices(node=found.node, services=kept)
 
-        index, result, rmeta = await api.blocker.run(api.backend, opts, read)
-        return api.reply(req, result, headers=read_headers(index, rmeta))
+        index, result, rmeta = await api.blocker.run(api.backend, opts, seen.wrap(read))
+        return api.reply(req, result, headers=seen.mark(read_headers(index, rmeta)))
 
     async def node_services(req: Request) -> Response:
         opts = parse_query(req, ctx, NODE_SERVICE_FIELDS)
         name = node_name(req)
+        seen = AclFilter(await acl_of(req, ctx))
 
         def read(ws: WatchSet) -> tuple[int, Any]:
             index, found = api.store.node_service_list(name, ws)
+            if found is not None and seen.active:
+                if not seen.authz.node_read(found.node.node):
+                    seen.drop()
+                    return index, None
+                found = NodeServiceList(node=found.node, services=seen.keep(found.services, readable.node_service))
             if found is None or opts.filter is None:
                 return index, found
             return index, NodeServiceList(node=found.node, services=apply_filter(opts, found.services))
 
-        index, result, rmeta = await api.blocker.run(api.backend, opts, read)
-        return api.reply(req, result, headers=read_headers(index, rmeta))
+        index, result, rmeta = await api.blocker.run(api.backend, opts, seen.wrap(read))
+        return api.reply(req, result, headers=seen.mark(read_headers(index, rmeta)))
 
     router.add("PUT", "/v1/catalog/register", register)
     router.add("PUT", "/v1/catalog/deregister", deregister)

@@ -132,6 +132,8 @@ def duration_ns(value: Any, path: str) -> int:
     if isinstance(value, bool):
         raise DecodeFailure(f"expected a duration, got bool at {path}")
     if isinstance(value, (int, float)):
+        if not -(2**63) <= value < 2**63:  # Go's time.Duration is an int64
+            raise DecodeFailure(f"duration {value} out of range at {path}")
         return int(value)
     if isinstance(value, str):
         try:
@@ -141,14 +143,50 @@ def duration_ns(value: Any, path: str) -> int:
     raise DecodeFailure(f"expected a duration, got {json_type(value)} at {path}")
 
 
+MAX_DEPTH = 64  # nesting levels of arrays/objects a request body may have
+INT_MIN, INT_MAX = -(2**63), 2**64 - 1  # what Go's int64/uint64 fields (and msgpack) can hold
+
+
+def value_problem(value: Any, limit: int = MAX_DEPTH) -> str | None:
+    """Why a decoded body cannot be accepted (nesting deeper than ``limit``, or an integer no Go
+    field could hold), or None. An iterative walk, so hostile input cannot exhaust the stack."""
+    stack = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, dict):
+            children: Any = item.values()
+        elif isinstance(item, list):
+            children = item
+        elif type(item) is int and not INT_MIN <= item <= INT_MAX:
+            return f"number {item} out of range"
+        else:
+            continue
+        if depth > limit:
+            return f"JSON nested more than {limit} levels deep"
+        stack.extend((child, depth + 1) for child in children if isinstance(child, (dict, list, int)))
+    return None
+
+
 def read_json(body: bytes, prefix: str) -> Any:
-    """Parse a request body; an empty one is Go's ``EOF``."""
+    """Parse a request body; an empty one is Go's ``EOF``.
+
+    Refused as well, with a 400: bodies nested deeper than `MAX_DEPTH` (msgspec raises RecursionError,
+    not DecodeError, at about a thousand levels, and a stored deep value could fail to decode again where
+    the stack is deeper, e.g. a follower applying the Raft log) and integers outside int64/uint64 (they
+    cannot be encoded for Raft or the catalog sync, so they would crash the writer, not the request).
+    """
     if not body.strip():
         raise HTTPError(400, f"{prefix}EOF")
     try:
-        return msgspec.json.decode(body)
+        value = msgspec.json.decode(body)
     except msgspec.DecodeError as err:
         raise HTTPError(400, f"{prefix}{err}") from None
+    except RecursionError:
+        raise HTTPError(400, f"{prefix}JSON nested more than {MAX_DEPTH} levels deep") from None
+    problem = value_problem(value)
+    if problem is not None:
+        raise HTTPError(400, f"{prefix}{problem}")
+    return value
 
 
 def normalize(value: Any, spec: Spec, prefix: str, path: str = "$") -> Any:

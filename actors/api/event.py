@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 
 import trio
 
+from actors.acl.enforce import AclFilter, acl_of, require
 from actors.api.agent_members import gossip_of
 from actors.api.query import check_datacenter, parse_query
 from actors.api.reply import json_reply
@@ -30,6 +31,10 @@ if TYPE_CHECKING:
 def install_event(router: Router, ctx: "AgentContext") -> None:
     async def fire(req: Request) -> Response:
         check_datacenter(ctx, req.arg("dc"))
+        caller = await acl_of(req, ctx)
+        name = req.params["name"]
+        if name:
+            require(caller, caller.authz.event_write(name), "event:write", name)
         gossip = gossip_of(ctx)
         try:
             event = await gossip.fire_event(req.params["name"], req.body, node_filter=req.arg("node") or "",
@@ -41,13 +46,14 @@ def install_event(router: Router, ctx: "AgentContext") -> None:
         return json_reply(ctx, req, event_json(event))
 
     async def listing(req: Request) -> Response:
-        opts = parse_query(req, ctx)
+        opts = parse_query(req, ctx, any_datacenter=True)  # Consul lists this agent's events, any ?dc
         log = gossip_of(ctx).events
         name = req.arg("name") or None
+        seen = AclFilter(await acl_of(req, ctx))
         deadline = trio.current_time() + opts.wait
         while True:
             version = log.version
-            events = log.events(name)
+            events = seen.keep(log.events(name), lambda authz, e: authz.event_read(e.name))  # before the index
             index = uuid_index(events[-1].id) if events else 1
             if not opts.blocking or index != opts.min_index:
                 break

@@ -16,6 +16,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from actors.acl import readable
+from actors.acl.enforce import AclFilter, acl_of
 from actors.api.filter import fields_from_struct
 from actors.api.headers import read_headers
 from actors.api.query import apply_filter, bool_param, meta_matches, node_meta, parse_query
@@ -60,25 +62,28 @@ def install_health(router: Router, api: Api) -> None:
     async def node_checks(req: Request) -> Response:
         opts = parse_query(req, ctx, CHECK_FIELDS)
         node = _name(req, "node", "Missing node name")
+        seen = AclFilter(await acl_of(req, ctx))
 
         def read(ws: WatchSet) -> tuple[int, Any]:
             index, checks = api.store.node_checks(node, ws)
-            return index, apply_filter(opts, checks)
+            return index, apply_filter(opts, seen.keep(checks, readable.check))
 
-        index, result, meta = await api.blocker.run(api.backend, opts, read)
-        return api.reply(req, result, headers=read_headers(index, meta))
+        index, result, meta = await api.blocker.run(api.backend, opts, seen.wrap(read))
+        return api.reply(req, result, headers=seen.mark(read_headers(index, meta)))
 
     async def service_checks(req: Request) -> Response:
         opts = parse_query(req, ctx, CHECK_FIELDS)
         name = _name(req, "service", "Missing service name")
         meta = node_meta(req)
+        seen = AclFilter(await acl_of(req, ctx))
 
         def read(ws: WatchSet) -> tuple[int, Any]:
             index, checks = api.store.service_checks(name, ws)
+            checks = seen.keep(checks, readable.check)
             return index, apply_filter(opts, on_meta_nodes(api.store, checks, meta, ws))
 
-        index, result, rmeta = await api.blocker.run(api.backend, opts, read)
-        return api.reply(req, result, headers=read_headers(index, rmeta))
+        index, result, rmeta = await api.blocker.run(api.backend, opts, seen.wrap(read))
+        return api.reply(req, result, headers=seen.mark(read_headers(index, rmeta)))
 
     async def service_nodes(req: Request) -> Response:
         opts = parse_query(req, ctx, ENTRY_FIELDS)
@@ -86,29 +91,33 @@ def install_health(router: Router, api: Api) -> None:
         passing = bool_param(req, "passing", "Invalid value for ?passing")
         tags = req.query.get("tag", [])
         meta = node_meta(req)
+        seen = AclFilter(await acl_of(req, ctx))
 
         def read(ws: WatchSet) -> tuple[int, Any]:
             index, entries = api.store.service_health(name, tags, passing, ws)
+            entries = seen.keep(entries, readable.service_entry)
             kept = [e for e in entries if meta_matches(e.node.meta, meta)]
             return index, apply_filter(opts, kept)
 
-        index, result, rmeta = await api.blocker.run(api.backend, opts, read)
-        return api.reply(req, result, headers=read_headers(index, rmeta))
+        index, result, rmeta = await api.blocker.run(api.backend, opts, seen.wrap(read))
+        return api.reply(req, result, headers=seen.mark(read_headers(index, rmeta)))
 
     async def in_state(req: Request) -> Response:
         opts = parse_query(req, ctx, CHECK_FIELDS)
         state = _name(req, "state", "Missing check state")
         meta = node_meta(req)
+        seen = AclFilter(await acl_of(req, ctx))
 
         def read(ws: WatchSet) -> tuple[int, Any]:
             index, checks = api.store.checks_in_state(state, ws)
+            checks = seen.keep(checks, readable.check)
             return index, apply_filter(opts, on_meta_nodes(api.store, checks, meta, ws))
 
         try:
-            index, result, rmeta = await api.blocker.run(api.backend, opts, read)
+            index, result, rmeta = await api.blocker.run(api.backend, opts, seen.wrap(read))
         except StoreError as err:
             raise store_error(err) from None
-        return api.reply(req, result, headers=read_headers(index, rmeta))
+        return api.reply(req, result, headers=seen.mark(read_headers(index, rmeta)))
 
     router.add("GET", "/v1/health/node/{node:path}", node_checks)
     router.add("GET", "/v1/health/checks/{service:path}", service_checks)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from actors.acl.enforce import acl_of, require
 from actors.api.agent_members import gossip_of
 from actors.api.reply import json_reply
 from actors.gossip.crypto import KeyringError, decode_key
@@ -48,9 +49,13 @@ def install_keyring(router: Router, ctx: "AgentContext") -> None:
             raise HTTPError(500, str(err)) from None
 
     async def listing(req: Request) -> Response:
+        caller = await acl_of(req, ctx)
+        require(caller, caller.authz.keyring_read(), "keyring:read")
         return json_reply(ctx, req, await run(req, "list"))
 
     async def change(req: Request) -> Response:
+        caller = await acl_of(req, ctx)
+        require(caller, caller.authz.keyring_write(), "keyring:write")
         gossip = gossip_of(ctx)
         if not gossip.encrypted:  # refuse before even reading the body, as every keyring call does
             await run(req, _OPS[req.method])

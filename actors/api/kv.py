@@ -20,8 +20,10 @@ from __future__ import annotations
 
 from urllib.parse import quote_plus
 
+from actors.acl.enforce import AclFilter, acl_of, require
 from actors.api.headers import read_headers
 from actors.api.ids import session_id_error
+from actors.api.kv_acl import check_listing, check_write, readable_entries, readable_keys
 from actors.api.query import check_datacenter, parse_query, parse_uint, present
 from actors.api.reply import Api
 from actors.state.commands import KVDelete, KVSet
@@ -64,21 +66,28 @@ def install_kv(router: Router, api: Api) -> None:
     async def kv_get(req: Request) -> Response:
         opts = parse_query(req, ctx)
         key = key_of(req)
+        caller = await acl_of(req, ctx)
+        seen = AclFilter(caller)
+        if present(req, "keys") or present(req, "recurse"):
+            check_listing(caller, ctx, key)
         if present(req, "keys"):
             sep = req.arg("separator", req.arg("seperator", "")) or ""
-            index, keys, meta = await api.blocker.run(api.backend, opts, lambda ws: api.store.kv_keys(key, sep, ws))
-            headers = read_headers(index, meta)
+            index, keys, meta = await api.blocker.run(
+                api.backend, opts, seen.wrap(lambda ws: readable_keys(api.store, key, sep, ws, seen)))
+            headers = seen.mark(read_headers(index, meta))
             if not keys and key:
                 return Response(404, b"", headers)
             return api.reply(req, keys, headers=headers)
         if present(req, "recurse"):
-            index, entries, meta = await api.blocker.run(api.backend, opts, lambda ws: api.store.kv_list(key, ws))
-            headers = read_headers(index, meta)
+            index, entries, meta = await api.blocker.run(
+                api.backend, opts, seen.wrap(lambda ws: readable_entries(api.store, key, ws, seen)))
+            headers = seen.mark(read_headers(index, meta))
             if not entries:
                 return Response(404, b"", headers)
             return api.reply(req, entries, headers=headers)
         if not key:
             raise HTTPError(400, "Missing key name")
+        require(caller, caller.authz.key_read(key), "key:read", key)
         index, entry, meta = await api.blocker.run(api.backend, opts, lambda ws: api.store.kv_get(key, ws))
         headers = read_headers(index, meta)
         if entry is None:
@@ -111,6 +120,7 @@ def install_kv(router: Router, api: Api) -> None:
                 413,
                 f"Request body({len(req.body)} bytes) too large, max size: {limit} bytes. See {_DOCS}.",
             )
+        check_write(await acl_of(req, ctx), key)
         command = KVSet(key=key, value=req.body, flags=flags, cas=cas, acquire=acquire, release=release)
         ok = await api.write(command)
         plain = cas is None and not acquire and not release
@@ -124,6 +134,7 @@ def install_kv(router: Router, api: Api) -> None:
         if not key and not recurse:
             raise HTTPError(400, "Missing key name")
         cas = parse_uint(req.arg("cas") or "") if present(req, "cas") else None
+        check_write(await acl_of(req, ctx), key, recurse=recurse)
         ok = await api.write(KVDelete(key=key, recurse=recurse, cas=cas))
         return api.reply(req, bool(ok) if cas is not None else True)
 

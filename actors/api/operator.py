@@ -18,6 +18,7 @@ from __future__ import annotations
 import datetime
 from typing import TYPE_CHECKING, Any
 
+from actors.acl.enforce import acl_of, require
 from actors.api.agent_self import advertise_address
 from actors.api.blocking import barrier
 from actors.api.query import parse_query
@@ -74,8 +75,13 @@ def install_operator(router: Router, api: Api) -> None:
     ctx = api.ctx
     started: list[float] = []  # first time the health document was asked for (≈ when serving began)
 
+    async def operator_read(req: Request) -> None:
+        caller = await acl_of(req, ctx)
+        require(caller, caller.authz.operator_read(), "operator:read")
+
     async def raft_configuration(req: Request) -> Response:
         opts = parse_query(req, ctx)
+        await operator_read(req)
         raft = ctx.extras.get("raft")
         if raft is not None and hasattr(raft, "raft_configuration"):
             return api.reply(req, raft.raft_configuration())
@@ -86,6 +92,7 @@ def install_operator(router: Router, api: Api) -> None:
 
     async def autopilot_health(req: Request) -> Response:
         parse_query(req, ctx)
+        await operator_read(req)
         raft = ctx.extras.get("raft")
         if raft is not None and hasattr(raft, "autopilot_health"):
             doc = raft.autopilot_health()

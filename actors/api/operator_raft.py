@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from actors.acl.enforce import acl_of, require
 from actors.backend import BackendError
 from runtime.http import HTTPError, Request, Response, Router, json_response
 
@@ -26,7 +27,12 @@ def install_operator_raft(router: Router, ctx: "AgentContext") -> None:
             raise HTTPError(500, "No known Consul servers")
         return shared, backend
 
+    async def operator_write(req: Request) -> None:
+        caller = await acl_of(req, ctx)
+        require(caller, caller.authz.operator_write(), "operator:write")
+
     async def remove_peer(req: Request) -> Response:
+        await operator_write(req)
         shared, backend = raft_parts()
         peer_id, address = req.arg("id"), req.arg("address")
         if not peer_id and not address:
@@ -47,6 +53,7 @@ def install_operator_raft(router: Router, ctx: "AgentContext") -> None:
         return Response(200, b"", content_type="text/plain")
 
     async def transfer(req: Request) -> Response:
+        await operator_write(req)
         _, backend = raft_parts()
         try:
             chosen = await backend.transfer_leadership(req.arg("id") or "")

@@ -31,6 +31,7 @@ JITTER_FRACTION = 16  # a blocking query's wait gets up to wait/16 of random ext
 
 _UINT = re.compile(r"[0-9]+")
 _UINT64_MAX = 2**64 - 1
+_UINT64_DIGITS = len(str(_UINT64_MAX))  # 20
 _GO_TRUE = frozenset({"1", "t", "T", "TRUE", "true", "True"})
 _GO_FALSE = frozenset({"0", "f", "F", "FALSE", "false", "False"})
 
@@ -60,10 +61,10 @@ def parse_uint(text: str) -> int:
     """Go's ``strconv.ParseUint(text, 10, 64)``; raises HTTPError 400 with Go's wording."""
     if not _UINT.fullmatch(text):
         raise HTTPError(400, f'strconv.ParseUint: parsing "{text}": invalid syntax')
-    value = int(text)
-    if value > _UINT64_MAX:
+    # Length first: int() refuses strings over 4300 digits with a ValueError (a 500 if it escaped).
+    if len(text.lstrip("0")) > _UINT64_DIGITS or int(text) > _UINT64_MAX:
         raise HTTPError(400, f'strconv.ParseUint: parsing "{text}": value out of range')
-    return value
+    return int(text)
 
 
 def parse_go_bool(text: str) -> bool:
@@ -150,7 +151,7 @@ def _index(req: Request) -> int:
     raw = req.arg("index")
     if not raw:
         return 0
-    if not _UINT.fullmatch(raw) or int(raw) > _UINT64_MAX:
+    if not _UINT.fullmatch(raw) or len(raw.lstrip("0")) > _UINT64_DIGITS or int(raw) > _UINT64_MAX:
         raise HTTPError(400, "Invalid index")
     return int(raw)
 
@@ -165,12 +166,15 @@ def compile_query_filter(req: Request, fields: FieldSchema | None) -> Filter | N
         raise HTTPError(400, str(err)) from None
 
 
-def parse_query(req: Request, ctx: "AgentContext", fields: FieldSchema | None = None) -> QueryOptions:
-    """Everything a read endpoint needs from the query string, validated in Consul's order."""
+def parse_query(req: Request, ctx: "AgentContext", fields: FieldSchema | None = None, *,
+                any_datacenter: bool = False) -> QueryOptions:
+    """Everything a read endpoint needs from the query string, validated in Consul's order.
+    ``any_datacenter``: the endpoint answers from this agent whatever ``dc`` says (event list)."""
     mode, max_stale = _consistency(req)
     wait = _wait(req)
     min_index = _index(req)
-    check_datacenter(ctx, req.arg("dc"))
+    if not any_datacenter:
+        check_datacenter(ctx, req.arg("dc"))
     flt = compile_query_filter(req, fields)
     return QueryOptions(mode=mode, max_stale=max_stale, min_index=min_index, wait=wait, filter=flt)
 

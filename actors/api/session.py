@@ -20,6 +20,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from actors.acl import readable
+from actors.acl.enforce import AclFilter, Caller, acl_of, require
 from actors.api.decode import normalize, read_json, to_struct
 from actors.api.headers import read_headers
 from actors.api.ids import new_uuid, session_id_error
@@ -49,7 +51,10 @@ def lock_delay_ns(value: Any) -> int:
         ns = int(value)
     else:
         raise HTTPError(400, f"{PREFIX}LockDelay must be a duration string or a number")
-    return ns * SECOND_NS if ns < LOCK_DELAY_SECONDS_BELOW_NS else ns
+    ns = ns * SECOND_NS if ns < LOCK_DELAY_SECONDS_BELOW_NS else ns
+    if not -(2**63) <= ns < 2**63:  # Go's time.Duration is an int64
+        raise HTTPError(400, f"{PREFIX}LockDelay out of range")
+    return ns
 
 
 def _strings(value: Any, what: str) -> list[str]:
@@ -127,23 +132,35 @@ def _checked_id(req: Request) -> str:
     return session_id
 
 
+def _may_write(caller: Caller, api: Api, session_id: str) -> None:
+    """``session:write`` on the node of an existing session (an unknown one is left to the store)."""
+    _, existing = api.store.session_get(session_id)
+    if existing is not None:
+        require(caller, caller.authz.session_write(existing.node), "session:write", existing.node)
+
+
 def install_session(router: Router, api: Api) -> None:
     ctx = api.ctx
 
     async def create(req: Request) -> Response:
         check_datacenter(ctx, req.arg("dc"))
         command = build_create(api, req)
+        caller = await acl_of(req, ctx)
+        require(caller, caller.authz.session_write(command.node), "session:write", command.node)
         session_id = await api.write(command)
         return api.reply(req, {"ID": session_id})
 
     async def destroy(req: Request) -> Response:
         check_datacenter(ctx, req.arg("dc"))
-        await api.write(SessionDestroy(id=_checked_id(req)))
+        session_id = _checked_id(req)
+        _may_write(await acl_of(req, ctx), api, session_id)
+        await api.write(SessionDestroy(id=session_id))
         return api.reply(req, True)
 
     async def renew(req: Request) -> Response:
         parse_query(req, ctx)
         session_id = _checked_id(req)
+        _may_write(await acl_of(req, ctx), api, session_id)
         session = await api.write(SessionRenew(id=session_id))
         if session is None:
             raise HTTPError(404, f"Session id '{session_id}' not found")
@@ -152,21 +169,37 @@ def install_session(router: Router, api: Api) -> None:
     async def info(req: Request) -> Response:
         opts = parse_query(req, ctx)
         session_id = _checked_id(req)
-        index, session, meta = await api.blocker.run(
-            api.backend, opts, lambda ws: api.store.session_get(session_id, ws)
-        )
-        return api.reply(req, [session] if session is not None else [], headers=read_headers(index, meta))
+        seen = AclFilter(await acl_of(req, ctx))
+
+        def read(ws: Any) -> tuple[int, list[Any]]:
+            index, session = api.store.session_get(session_id, ws)
+            return index, seen.keep([session] if session is not None else [], readable.session)
+
+        index, sessions, meta = await api.blocker.run(api.backend, opts, seen.wrap(read))
+        return api.reply(req, sessions, headers=seen.mark(read_headers(index, meta)))
 
     async def for_node(req: Request) -> Response:
         opts = parse_query(req, ctx)
         node = _session_param(req, "node", "Missing node name")
-        index, sessions, meta = await api.blocker.run(api.backend, opts, lambda ws: api.store.node_sessions(node, ws))
-        return api.reply(req, sessions, headers=read_headers(index, meta))
+        seen = AclFilter(await acl_of(req, ctx))
+
+        def read(ws: Any) -> tuple[int, list[Any]]:
+            index, sessions = api.store.node_sessions(node, ws)
+            return index, seen.keep(sessions, readable.session)
+
+        index, sessions, meta = await api.blocker.run(api.backend, opts, seen.wrap(read))
+        return api.reply(req, sessions, headers=seen.mark(read_headers(index, meta)))
 
     async def listing(req: Request) -> Response:
         opts = parse_query(req, ctx)
-        index, sessions, meta = await api.blocker.run(api.backend, opts, lambda ws: api.store.session_list(ws))
-        return api.reply(req, sessions, headers=read_headers(index, meta))
+        seen = AclFilter(await acl_of(req, ctx))
+
+        def read(ws: Any) -> tuple[int, list[Any]]:
+            index, sessions = api.store.session_list(ws)
+            return index, seen.keep(sessions, readable.session)
+
+        index, sessions, meta = await api.blocker.run(api.backend, opts, seen.wrap(read))
+        return api.reply(req, sessions, headers=seen.mark(read_headers(index, meta)))
 
     router.add("PUT", "/v1/session/create", create)
     router.add("PUT", "/v1/session/destroy/{id:path}", destroy)

@@ -1,7 +1,7 @@
 """Consul's HTTP API over the state store, installed in one call.
 
 What lives here: `install_state_api(router, ctx)`, which builds the shared `Api` bundle and calls each
-group's installer (KV, transactions, sessions, catalog, health, operator), and the re-export of
+group's installer (KV, transactions, sessions, catalog, health, operator, ACL), and the re-export of
 `register_self` for whoever starts the agent's state. Endpoint list:
 
 * ``GET/PUT/DELETE /v1/kv/<key>`` (``kv``)
@@ -11,6 +11,7 @@ group's installer (KV, transactions, sessions, catalog, health, operator), and t
   |node/<node>|node-services/<node>`` (``catalog``)
 * ``GET /v1/health/node/<node>|checks/<service>|service/<service>|state/<state>`` (``health``)
 * ``GET /v1/operator/raft/configuration``, ``GET /v1/operator/autopilot/health`` (``operator``)
+* ``/v1/acl/*`` and ``PUT /v1/agent/token/<kind>`` (``acl``)
 
 What must never live here: endpoint logic. ``/v1/status/*`` and ``/v1/agent/self`` are installed
 separately by the agent.
@@ -20,6 +21,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from actors.api.acl import install_acl
 from actors.api.catalog import install_catalog
 from actors.api.health import install_health
 from actors.api.kv import install_kv
@@ -44,4 +46,5 @@ def install_state_api(router: Router, ctx: "AgentContext") -> Api:
     install_catalog(router, api)
     install_health(router, api)
     install_operator(router, api)
+    install_acl(router, api)
     return api

@@ -18,15 +18,17 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from actors.acl.enforce import AclFilter, acl_of
 from actors.api.blocking import barrier
 from actors.api.decode import normalize, read_json, to_struct
 from actors.api.headers import leader_headers
 from actors.api.query import check_datacenter, parse_query
 from actors.api.reply import Api
 from actors.api.schemas import TXN
+from actors.api.txn_acl import readable_results, refused_ops
 from actors.state.commands import Txn, TxnCheckOp, TxnKVOp, TxnNodeOp, TxnOp, TxnServiceOp
 from actors.state.errors import quote
-from actors.state.models import HealthCheck, Node, NodeService
+from actors.state.models import HealthCheck, Node, NodeService, TxnResponse
 from actors.state.txn import is_read_only
 from runtime.http import HTTPError, Request, Response, Router
 
@@ -35,12 +37,13 @@ if TYPE_CHECKING:
 
 MAX_TXN_OPS = 128  # Consul's current limit (64 before 1.x docs raised it)
 PREFIX = "Failed to parse body: "
+_UINT64_MAX = 2**64 - 1  # Flags and Index are Go uint64s
 
 
 def _uint(value: Any, what: str) -> int:
     if value is None:
         return 0
-    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= _UINT64_MAX:
         raise HTTPError(400, f"{PREFIX}{what} must be an unsigned integer")
     return value
 
@@ -109,15 +112,20 @@ def install_txn(router: Router, api: Api) -> None:
         if len(raw_ops) > MAX_TXN_OPS:
             raise HTTPError(413, f"Transaction contains too many operations ({len(raw_ops)} > {MAX_TXN_OPS})")
         ops = convert_ops(ctx, raw_ops)
+        seen = AclFilter(await acl_of(req, ctx))
         if is_read_only(ops):
             opts = parse_query(req, ctx)
             meta = await barrier(api.backend, opts)
-            result = api.store.read_txn(ops)
+            refused = refused_ops(seen.caller, ops, api.store)
+            result = TxnResponse(errors=refused) if refused else api.store.read_txn(ops)
             headers = leader_headers(meta)
         else:
             check_datacenter(ctx, req.arg("dc"))
-            result = await api.write(Txn(ops=ops))
-            headers = None
-        return api.reply(req, result, status=200 if result.ok else 409, headers=headers)
+            refused = refused_ops(seen.caller, ops, api.store)
+            result = TxnResponse(errors=refused) if refused else await api.write(Txn(ops=ops))
+            headers = {}
+        if result.ok and seen.active:
+            result = TxnResponse(results=readable_results(result.results, seen), errors=result.errors)
+        return api.reply(req, result, status=200 if result.ok else 409, headers=seen.mark(headers) or None)
 
     router.add("PUT", "/v1/txn", txn)

@@ -12,6 +12,7 @@ import importlib
 import sys
 
 COMMANDS = {
+    "acl": "actors.cli.acl_cmd",
     "agent": "actors.cli.agent_cmd",
     "actors": "actors.cli.actors_cmd",
     "catalog": "actors.cli.catalog_cmd",
@@ -27,6 +28,7 @@ COMMANDS = {
     "keygen": "actors.cli.keygen_cmd",
     "keyring": "actors.cli.keyring_cmd",
     "scenario": "actors.cli.scenario_cmd",
+    "tls": "actors.cli.tls_cmd",
 }
 
 

@@ -19,7 +19,7 @@ from rich.live import Live
 from rich.text import Text
 from rich.tree import Tree
 
-from actors.cli.http_client import CLIError, get_json, resolve_http_addr, split_flag
+from actors.cli.http_client import CLIError, get_json, resolve_http_addr, split_flag, split_token
 
 SUMMARY = "Shows the agent's live actor tree (-watch follows it)"
 
@@ -112,6 +112,7 @@ def run(argv: list[str]) -> int:
     console = Console()
     try:
         addr, rest = split_flag(argv, "http-addr")
+        token, rest = split_token(rest)
         watch_flag = False
         for arg in rest:
             if arg.lstrip("-") == "watch":
@@ -127,7 +128,7 @@ def run(argv: list[str]) -> int:
             except OSError as err:
                 raise CLIError(f"Error connecting to agent at {base}: {err}") from None
             return 0
-        console.print(render(get_json(base, "/v1/agent/actors")))
+        console.print(render(get_json(base, "/v1/agent/actors", token=token)))
         return 0
     except CLIError as err:
         print(f"Error: {err}", file=sys.stderr)

@@ -43,6 +43,9 @@ def run(argv: list[str]) -> int:
         return 0
     try:
         cfg = parse_agent_flags(argv, hostname=socket.gethostname())
+        from actors.tls.agent_tls import AgentTls
+
+        AgentTls(cfg)  # certificates and keys load (or the reason they do not), before anything starts
     except FlagError as err:
         print(f"{err}\n\n{usage()}", file=sys.stderr)
         return 1

@@ -1,8 +1,17 @@
 """How CLI commands reach an agent's HTTP API: ``-http-addr`` and ``CONSUL_HTTP_ADDR``, as Consul's do.
 
-What lives here: `parse_common(argv)` which pulls ``-http-addr`` (and ``-token`` later) out of a
-command's arguments, `resolve_http_addr`, and `get_json` / `put` helpers built on the standard
-library (a CLI call is one short request; it needs no event loop).
+What lives here: `split_flag(argv, name)` which pulls ``-http-addr`` and the like out of a command's
+arguments, `split_token` (``-token`` / ``-token-file``, else ``CONSUL_HTTP_TOKEN`` /
+``CONSUL_HTTP_TOKEN_FILE``), `resolve_http_addr`, and `request` / `get_json` built on the standard
+library (a CLI call is one short request; it needs no event loop). Every request carries the token in
+``X-Consul-Token`` when there is one (the environment's when the caller passes none).
+
+HTTPS: an ``https://`` address, or ``CONSUL_HTTP_SSL=true`` with a bare ``host:port``, speaks TLS.
+`client_tls_context` builds the context from the TLS flags (``-ca-file``, ``-ca-path``, ``-client-cert``,
+``-client-key``, ``-tls-server-name``) or, for each one not given, Consul's environment variables
+(``CONSUL_CACERT``, ``CONSUL_CAPATH``, ``CONSUL_CLIENT_CERT``, ``CONSUL_CLIENT_KEY``,
+``CONSUL_TLS_SERVER_NAME``; ``CONSUL_HTTP_SSL_VERIFY=false`` skips checking the agent's certificate);
+`url_opener` uses it and never a proxy.
 
 What must never live here: command-specific logic.
 """
@@ -11,9 +20,12 @@ from __future__ import annotations
 
 import json
 import os
+import ssl
 import urllib.error
 import urllib.request
 from typing import Any
+
+from runtime.tls.contexts import TlsConfigError, dialling_context
 
 DEFAULT_HTTP_ADDR = "127.0.0.1:8500"
 
@@ -22,12 +34,63 @@ class CLIError(Exception):
     """A problem to report to the user in one line, exit code 1."""
 
 
+_GO_TRUE = ("1", "t", "T", "TRUE", "true", "True")
+
+
+def _env_true(name: str, default: bool) -> bool:
+    value = os.environ.get(name, "")
+    return default if not value else value in _GO_TRUE
+
+
 def resolve_http_addr(flag_value: str | None) -> str:
-    """``-http-addr`` wins, then ``CONSUL_HTTP_ADDR``, then 127.0.0.1:8500. Returns a base URL."""
+    """``-http-addr`` wins, then ``CONSUL_HTTP_ADDR``, then 127.0.0.1:8500. Returns a base URL: a bare
+    ``host:port`` is ``https://`` when ``CONSUL_HTTP_SSL`` is true, ``http://`` otherwise."""
     addr = flag_value or os.environ.get("CONSUL_HTTP_ADDR") or DEFAULT_HTTP_ADDR
     if "://" not in addr:
-        addr = "http://" + addr
+        addr = ("https://" if _env_true("CONSUL_HTTP_SSL", False) else "http://") + addr
     return addr.rstrip("/")
+
+
+class _NamedContext(ssl.SSLContext):
+    """A client context that checks the agent's certificate against ``tls_server_name`` rather than the
+    host of the URL (``-tls-server-name``)."""
+
+    tls_server_name = ""
+
+    def wrap_socket(self, sock: Any, *args: Any, **kwargs: Any) -> Any:  # type: ignore[override]
+        kwargs["server_hostname"] = self.tls_server_name
+        return super().wrap_socket(sock, *args, **kwargs)
+
+
+def client_tls_context(ca_file: str = "", ca_path: str = "", client_cert: str = "", client_key: str = "",
+                       tls_server_name: str = "") -> ssl.SSLContext:
+    """The context for ``https://`` calls: flags first, then Consul's environment variables. Raises
+    `CLIError` for files that cannot be used."""
+    ca_file = ca_file or os.environ.get("CONSUL_CACERT", "")
+    ca_path = ca_path or os.environ.get("CONSUL_CAPATH", "")
+    client_cert = client_cert or os.environ.get("CONSUL_CLIENT_CERT", "")
+    client_key = client_key or os.environ.get("CONSUL_CLIENT_KEY", "")
+    tls_server_name = tls_server_name or os.environ.get("CONSUL_TLS_SERVER_NAME", "")
+    if bool(client_cert) != bool(client_key):
+        raise CLIError("Error: -client-cert and -client-key must be given together")
+    try:
+        context = dialling_context(ca_file=ca_file or None, ca_path=ca_path or None, cert_file=client_cert or None,
+                                   key_file=client_key or None, verify=_env_true("CONSUL_HTTP_SSL_VERIFY", True))
+    except TlsConfigError as exc:
+        raise CLIError(f"Error setting up TLS: {exc}") from None
+    if tls_server_name:
+        context.__class__ = _NamedContext
+        context.tls_server_name = tls_server_name  # type: ignore[attr-defined]
+    return context
+
+
+def url_opener(base: str, context: ssl.SSLContext | None = None) -> urllib.request.OpenerDirector:
+    """An opener for the agent at ``base`` that never uses a proxy; an ``https://`` base speaks TLS with
+    ``context`` (default: `client_tls_context` from the environment)."""
+    handlers: list[urllib.request.BaseHandler] = [urllib.request.ProxyHandler({})]
+    if base.startswith("https://"):
+        handlers.append(urllib.request.HTTPSHandler(context=context or client_tls_context()))
+    return urllib.request.build_opener(*handlers)
 
 
 def split_flag(argv: list[str], name: str) -> tuple[str | None, list[str]]:
@@ -52,10 +115,39 @@ def split_flag(argv: list[str], name: str) -> tuple[str | None, list[str]]:
     return value, rest
 
 
-def request(base: str, method: str, path: str, body: bytes | None = None, timeout: float = 10.0) -> tuple[int, bytes]:
-    req = urllib.request.Request(base + path, data=body, method=method)
+def env_token() -> str:
+    """``CONSUL_HTTP_TOKEN``, else the contents of ``CONSUL_HTTP_TOKEN_FILE``, else ``""``."""
+    token = os.environ.get("CONSUL_HTTP_TOKEN", "")
+    if token:
+        return token
+    return _token_file(os.environ.get("CONSUL_HTTP_TOKEN_FILE", ""))
+
+
+def _token_file(path: str) -> str:
+    if not path:
+        return ""
     try:
-        with urllib.request.urlopen(req, timeout=timeout) as resp:
+        with open(path, encoding="utf-8") as fh:
+            return fh.read().strip()
+    except OSError as err:
+        raise CLIError(f"Error loading token file: {err}") from None
+
+
+def split_token(argv: list[str]) -> tuple[str, list[str]]:
+    """Remove ``-token`` / ``-token-file`` from argv; the token they name, else the environment's."""
+    token, rest = split_flag(argv, "token")
+    path, rest = split_flag(rest, "token-file")
+    return token or _token_file(path or "") or env_token(), rest
+
+
+def request(base: str, method: str, path: str, body: bytes | None = None, timeout: float = 10.0,
+            token: str | None = None) -> tuple[int, bytes]:
+    req = urllib.request.Request(base + path, data=body, method=method)
+    token = env_token() if token is None else token
+    if token:
+        req.add_header("X-Consul-Token", token)
+    try:
+        with url_opener(base).open(req, timeout=timeout) as resp:
             return resp.status, resp.read()
     except urllib.error.HTTPError as err:
         return err.code, err.read()
@@ -64,8 +156,8 @@ def request(base: str, method: str, path: str, body: bytes | None = None, timeou
         raise CLIError(f"Error connecting to agent at {base}: {reason}") from None
 
 
-def get_json(base: str, path: str) -> Any:
-    status, body = request(base, "GET", path)
+def get_json(base: str, path: str, token: str | None = None) -> Any:
+    status, body = request(base, "GET", path, token=token)
     if status != 200:
         raise CLIError(f"Unexpected response code: {status} ({body.decode(errors='replace').strip()})")
     return json.loads(body)

@@ -9,7 +9,8 @@ What lives here: the three sub-commands, and the small client toolkit the HTTP-s
   (``flag provided but not defined: -x``, ``flag needs an argument: -x``, ``invalid value ...``).
 * `HttpFlags`: the flags every client command takes (``-http-addr``/``CONSUL_HTTP_ADDR``,
   ``-token``/``CONSUL_HTTP_TOKEN``, ``-token-file``/``CONSUL_HTTP_TOKEN_FILE``, ``-datacenter``,
-  ``-stale``; TLS flags are accepted and ignored: the agent speaks plain HTTP).
+  ``-stale``, and the TLS flags ``-ca-file``, ``-ca-path``, ``-client-cert``, ``-client-key``,
+  ``-tls-server-name`` with their ``CONSUL_*`` variables, used for an ``https://`` agent address).
 * `ApiClient`: one short request per call on the standard library; a status other than 2xx becomes
   the Go API client's ``Unexpected response code: <status> (<body>)``, and an unreachable agent the Go
   wording ``Get "<url>": dial tcp <addr>: connect: connection refused``.
@@ -32,7 +33,7 @@ import urllib.parse
 import urllib.request
 from typing import Any, Callable, Sequence
 
-from actors.cli.http_client import resolve_http_addr
+from actors.cli.http_client import CLIError, client_tls_context, resolve_http_addr, url_opener
 
 SUMMARY = "Interact with the key-value store"
 
@@ -71,6 +72,10 @@ class FlagSet:
 
     def uint(self, name: str, default: int, help: str) -> None:
         self._define(name, "uint", default, help)
+
+    def strings(self, name: str, help: str) -> None:
+        """A repeatable string flag (Consul's ``AppendSliceValue``): each use adds one value."""
+        self._define(name, "list", [], help)
 
     def map(self, name: str, help: str) -> None:
         """Repeatable ``key=value`` pairs (Consul's ``FlagMapValue``)."""
@@ -137,6 +142,8 @@ class FlagSet:
             if number > _UINT64_MAX:
                 raise FlagError(f'invalid value "{value}" for flag -{name}: value out of range')
             self.values[name] = number
+        elif kind == "list":
+            self.values[name] = [*self.values[name], value]
         else:  # map
             key, eq, val = value.partition("=")
             if not eq:
@@ -159,8 +166,9 @@ class ApiClient:
     """One agent's HTTP API, called synchronously (a CLI run makes one or two requests)."""
 
     def __init__(self, base: str, token: str = "", datacenter: str = "", stale: bool = False,
-                 timeout: float = 30.0) -> None:
+                 timeout: float = 30.0, tls: Callable[[], Any] | None = None) -> None:
         self.base = base
+        self.tls = tls  # builds the ssl.SSLContext for an https:// base (None: from the environment)
         self.token = token
         self.datacenter = datacenter
         self.stale = stale
@@ -182,7 +190,10 @@ class ApiClient:
         req = urllib.request.Request(url, data=body, method=method)
         if self.token:
             req.add_header("X-Consul-Token", self.token)
-        opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))  # never proxy an agent call
+        try:
+            opener = url_opener(self.base, self.tls() if self.tls is not None and url.startswith("https://") else None)
+        except CLIError as err:
+            raise ApiError(str(err)) from None
         try:
             with opener.open(req, timeout=self.timeout) as resp:
                 return resp.status, resp.read()
@@ -216,6 +227,10 @@ def connection_error(method: str, url: str, err: BaseException) -> str:
     return f'{op} "{url}": {reason}'
 
 
+_TLS_ENV = {"ca-file": "CACERT", "ca-path": "CAPATH", "client-cert": "CLIENT_CERT", "client-key": "CLIENT_KEY",
+            "tls-server-name": "TLS_SERVER_NAME"}
+
+
 class HttpFlags:
     """The flags of every command that talks to an agent (Consul's ``ClientFlags`` + ``ServerFlags``)."""
 
@@ -230,7 +245,7 @@ class HttpFlags:
         flags.string("datacenter", "", "Datacenter to ask; defaults to the agent's own.")
         flags.bool("stale", "Let any server answer reads, even without a leader (may be out of date).")
         for name in self.TLS_FLAGS:
-            flags.string(name, "", "Accepted for compatibility; proconsul's HTTP API is plain HTTP.")
+            flags.string(name, "", f"TLS for an https:// address: {name}; also CONSUL_{_TLS_ENV[name]}.")
 
     def token(self) -> str:
         token = self.flags["token"] or os.environ.get("CONSUL_HTTP_TOKEN", "")
@@ -246,8 +261,12 @@ class HttpFlags:
         return ""
 
     def client(self) -> ApiClient:
+        def tls() -> Any:
+            return client_tls_context(self.flags["ca-file"], self.flags["ca-path"], self.flags["client-cert"],
+                                      self.flags["client-key"], self.flags["tls-server-name"])
+
         return ApiClient(resolve_http_addr(self.flags["http-addr"] or None), token=self.token(),
-                         datacenter=self.flags["datacenter"], stale=self.flags["stale"])
+                         datacenter=self.flags["datacenter"], stale=self.flags["stale"], tls=tls)
 
 
 # -- output ---------------------------------------------------------------------------------------

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import sys
 
-from actors.cli.http_client import CLIError, request, resolve_http_addr, split_flag
+from actors.cli.http_client import CLIError, request, resolve_http_addr, split_flag, split_token
 
 SUMMARY = "Triggers the agent to reload configuration files"
 
@@ -17,9 +17,10 @@ SUMMARY = "Triggers the agent to reload configuration files"
 def run(argv: list[str]) -> int:
     try:
         addr, rest = split_flag(argv, "http-addr")
+        token, rest = split_token(rest)
         if rest:
             raise CLIError(f"unexpected arguments: {rest}")
-        status, body = request(resolve_http_addr(addr), "PUT", "/v1/agent/reload")
+        status, body = request(resolve_http_addr(addr), "PUT", "/v1/agent/reload", token=token)
         if status != 200:
             raise CLIError(f"Error reloading: Unexpected response code: {status} ({body.decode().strip()})")
         print("Configuration reload triggered")

@@ -8,6 +8,9 @@ What lives here: `QueryHandler.answer(data, transport)`, the whole life of one q
    (SERVFAIL if none answers), REFUSED otherwise;
 4. inside the domain, on an agent without a state backend (a client): the query is forwarded to a server
    of this datacenter over the server port, which answers it as its own (SERVFAIL if none can);
+   on a server, a service or node name with a ``.<dc>`` label naming another datacenter is forwarded
+   over the WAN to a server of that datacenter, whose reply is ours (an unknown datacenter is
+   NXDOMAIN, Consul's answer to "No path to datacenter"; a known one that does not answer SERVFAIL);
    otherwise the read barrier (``stale`` while ``dns_config.allow_stale``, so DNS keeps
    answering without a leader; bounded by `READ_TIMEOUT`), then `Resolver` on the local replica;
    a reverse name nobody has is forwarded like an outside name, else NXDOMAIN;
@@ -31,11 +34,11 @@ import dns.rdatatype
 import trio
 
 from actors.dns import recurse, trim, wire
-from actors.dns.names import Outside, classify
+from actors.dns.names import NodeName, Outside, ServiceName, classify
 from actors.dns.resolve import Outcome, Resolver
 from actors.dns.settings import DnsSettings
 from actors.dns.stats import DnsStats
-from actors.forward.dns_forward import forward_query
+from actors.forward.dns_forward import UnknownDatacenter, forward_query, forward_to_datacenter
 from runtime import clock
 from runtime.log import get_logger
 
@@ -108,6 +111,9 @@ class QueryHandler:
         if question.rdtype in _TRANSFERS:
             return self._reply(query, dns.rcode.NOTIMP), None
         backend = self.ctx.backend
+        other_dc = getattr(lookup, "datacenter", None) if isinstance(lookup, (ServiceName, NodeName)) else None
+        if backend is not None and other_dc is not None and other_dc != s.datacenter:
+            return await self._other_datacenter(query, other_dc, transport), None
         if backend is None:
             # A client agent holds no catalog: a server answers the query for it.
             forwarded = await forward_query(self.ctx, query.to_wire(), transport)
@@ -129,6 +135,19 @@ class QueryHandler:
                 return await self._recurse(query, transport), None
             self.resolver.ptr_miss(response, serial)
         return response, outcome is Outcome.CAPPED
+
+    async def _other_datacenter(self, query: dns.message.Message, dc: str, transport: str) -> dns.message.Message:
+        self.stats.wan_forwarded += 1
+        try:
+            reply = await forward_to_datacenter(self.ctx, dc, query.to_wire(), transport)
+        except UnknownDatacenter:
+            response = self._reply(query, dns.rcode.NXDOMAIN)
+            self.resolver.nxdomain(response, int(clock.wall_time()))
+            return response
+        if reply is None:
+            self.stats.wan_failed += 1
+            return self._reply(query, dns.rcode.SERVFAIL)
+        return dns.message.from_wire(reply)
 
     async def _render(self, query: dns.message.Message, response: dns.message.Message, transport: str,
                       capped: bool) -> bytes:

@@ -10,7 +10,8 @@ Rules (Consul's ``agent/dns.go``):
 * SOA and NS questions for any name in the domain answer the zone's SOA / NS records. The name
   servers are up to three healthy instances of the ``consul`` service, named
   ``<node>.node.<dc>.<domain>``, with their addresses as glue.
-* A ``.<dc>`` label naming another datacenter: SERVFAIL until WAN forwarding exists.
+* A ``.<dc>`` label naming another datacenter: SERVFAIL (the query path sends such names to that
+  datacenter before they get here; this is the answer when nothing could).
 * Unknown node, service without visible instances, unparseable name: NXDOMAIN, SOA in authority.
   A known name with nothing of the asked type: NOERROR, empty answer, SOA in authority (RFC 2308).
 * Services: instances shuffled per query; address = service address, else node address. A/AAAA
@@ -71,6 +72,10 @@ class Resolver:
 
     def ptr_miss(self, response: dns.message.Message, serial: int) -> None:
         """Finish a reverse lookup nobody could answer: NXDOMAIN with the SOA, as Consul does."""
+        self.nxdomain(response, serial)
+
+    def nxdomain(self, response: dns.message.Message, serial: int) -> None:
+        """NXDOMAIN with the zone's SOA in the authority section (RFC 2308)."""
         response.set_rcode(dns.rcode.NXDOMAIN)
         response.authority.append(R.soa(self.settings.domain, serial))
 

@@ -20,6 +20,8 @@ class DnsStats:
     by_qtype: Counter[str] = field(default_factory=Counter)
     truncated: int = 0  # replies whose answers were cut to fit (whether or not TC was set)
     recursed: int = 0  # questions forwarded to a recursor
+    wan_forwarded: int = 0  # questions naming another datacenter, sent to a server there
+    wan_failed: int = 0  # ... of which no server of that datacenter answered (SERVFAIL)
     malformed_dropped: int = 0  # datagrams or messages dropped without a reply (no header, a response)
     udp_dropped: int = 0  # datagrams dropped because the worker queue was full
     in_flight: int = 0  # queries being answered now (UDP and TCP)
@@ -36,6 +38,8 @@ class DnsStats:
             "by_qtype": dict(self.by_qtype),
             "truncated": self.truncated,
             "recursed": self.recursed,
+            "wan_forwarded": self.wan_forwarded,
+            "wan_failed": self.wan_failed,
             "malformed_dropped": self.malformed_dropped,
             "dropped": self.udp_dropped,
             "in_flight": self.in_flight,

@@ -6,7 +6,8 @@ send the whole API request to a server, which answers it through its own router 
 had arrived on its HTTP port. Tags are wire format: add, never rename.
 
 `ApplyCommand`/`NodeView` serve a client's catalog syncer: it commits its own node's registrations
-through a server and reads back what the catalog holds for its node.
+through a server and reads back what the catalog holds for its node. `ACLResolve` lets a client agent
+resolve a token secret through a server (``actors/acl/remote_resolver.py``).
 
 What must never live here: behaviour.
 """
@@ -65,5 +66,23 @@ class DnsAnswer(Message, tag="forward.dns_answer"):
     packet: bytes = b""  # empty: the server dropped the query (as it would a malformed packet)
 
 
-ForwardRequest = HttpCall | ApplyCommand | NodeView | DnsCall
-ForwardResponse = HttpAnswer | ApplyOutcome | NodeViewResult | DnsAnswer
+class ACLResolve(Message, tag="forward.acl_resolve"):
+    """A client agent asks a server what a token secret may do (it holds no ACL tables itself)."""
+
+    secret: str
+
+
+class ACLResolved(Message, tag="forward.acl_resolved"):
+    """The answer: ``found`` False for an unknown or expired secret; ``disabled`` when the server runs
+    without ACLs. ``policies`` are (policy ID, ModifyIndex, rules text) for the client to parse."""
+
+    found: bool
+    disabled: bool = False
+    accessor_id: str = ""
+    management: bool = False
+    policies: list[tuple[str, int, str]] = []
+    expiration_time_ns: int = 0
+
+
+ForwardRequest = HttpCall | ApplyCommand | NodeView | DnsCall | ACLResolve
+ForwardResponse = HttpAnswer | ApplyOutcome | NodeViewResult | DnsAnswer | ACLResolved

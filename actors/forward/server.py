@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 import msgspec
 
 from actors.forward.messages import (
+    ACLResolve,
     ApplyCommand,
     ApplyOutcome,
     DnsAnswer,
@@ -41,6 +42,10 @@ def http_forward_server(ctx: "AgentContext") -> RpcServer:
     async def handle(call: ForwardRequest) -> ForwardResponse:
         if isinstance(call, ApplyCommand):
             return await apply_command(call)
+        if isinstance(call, ACLResolve):
+            from actors.acl.remote_resolver import answer_resolve
+
+            return await answer_resolve(ctx, call)
         if isinstance(call, DnsCall):
             handler = ctx.extras.get("dns.handler")
             if handler is None:

@@ -4,6 +4,8 @@ What lives here: `LeaderDuties`, an actor beside the node that waits until this 
 and has applied an entry of its own term, then runs the leader's loops until leadership is lost:
 
 - register this server in the catalog as Consul does (node, service ``consul``, ``serfHealth``);
+- with ACLs on, create the built-in policy and tokens and ``acl.tokens.initial_management``
+  (``actors/acl/leader_init.py``);
 - destroy sessions whose TTL ran out (2 x TTL after the last renewal, timers on the leader only;
   ``now_ns`` is stamped by the leader when the command is proposed);
 - reconcile LAN membership into ``serfHealth`` checks (``actors/gossip/reconcile.py`` plans it);
@@ -63,6 +65,7 @@ class LeaderDuties(Actor):
             async with trio.open_nursery() as nursery:
                 nursery.start_soon(self._watch_leadership, term, nursery.cancel_scope)
                 nursery.start_soon(self._register_self)
+                nursery.start_soon(self._init_acl)
                 nursery.start_soon(self._expire_sessions)
                 nursery.start_soon(self._manage_membership)
                 nursery.start_soon(self._reconcile_members)
@@ -83,6 +86,11 @@ class LeaderDuties(Actor):
             except BackendError as exc:
                 log.warning("self registration failed, retrying", error=str(exc), attempt=attempt)
                 await trio.sleep(0.2)
+
+    async def _init_acl(self) -> None:
+        from actors.acl.leader_init import init_acl
+
+        await init_acl(self.ctx)
 
     async def _expire_sessions(self) -> None:
         backend = self.ctx.backend

@@ -13,6 +13,11 @@ the child specs to add to the agent's tree::
     server                  the server port (8300): protocol "raft" into the node, "rpc" to the backend,
                             "http" for API calls forwarded by client agents
 
+TLS (``actors/tls``): the port accepts TLS connections when the agent has a certificate and refuses
+plaintext with ``verify_incoming``; peer links and the RPC client dial with TLS under ``verify_outgoing``;
+with ``verify_server_hostname`` "raft" and "rpc" admit only peers presenting ``server.<dc>.<domain>``,
+while "http" (client agents, other datacenters' servers) takes any certificate the CA signed.
+
 ``-bootstrap-expect N``: the node waits until N servers are known (from gossip's server list, or the
 static ``ctx.extras["raft.servers"]`` tests may set), then all of them bootstrap the same configuration
 (the N names, sorted). It happens at most once: a non-empty log means it already happened.
@@ -36,6 +41,7 @@ from actors.raft.node import RaftNode
 from actors.raft.rpc import RaftRpcRequest, RaftRpcResponse
 from actors.raft.shared import RaftShared
 from actors.raft.storage import MemoryStorage, bootstrap_state
+from actors.tls.agent_tls import agent_tls
 from runtime.actor import ActorRef
 from runtime.log import get_logger
 from runtime.supervisor import ChildSpec, RestartPolicy, Supervisor
@@ -91,7 +97,9 @@ def build_raft(ctx: "AgentContext") -> list[ChildSpec]:
     node_path = f"{ctx.root_path}/raft/node"
     peers_path = f"{ctx.root_path}/raft/peers"
     faults = ctx.extras.get("faults")
-    rpc = RpcClient(node=node, dc=cfg.datacenter, response_type=RaftRpcResponse, faults=faults)
+    tls = agent_tls(ctx)
+    rpc = RpcClient(node=node, dc=cfg.datacenter, response_type=RaftRpcResponse, faults=faults,
+                    tls=tls.dial(cfg.datacenter))
 
     def node_ref() -> ActorRef:
         return ActorRef(ctx.tree.get(node_path))
@@ -124,11 +132,14 @@ def build_raft(ctx: "AgentContext") -> list[ChildSpec]:
         except ConnectionClosed:
             return
 
-    protocols.register("raft", raft_stream, RaftWire)
-    protocols.add(RpcServer(backend.handle_rpc, RaftRpcRequest, node=node, dc=cfg.datacenter).protocol())
+    protocols.register("raft", raft_stream, RaftWire, admit=tls.admit_server)  # servers only
+    server_rpc = RpcServer(backend.handle_rpc, RaftRpcRequest, node=node, dc=cfg.datacenter).protocol()
+    server_rpc.admit = tls.admit_server  # servers only
+    protocols.add(server_rpc)
     protocols.add(http_forward_server(ctx).protocol())  # API calls forwarded by client agents
     server = ChildSpec("server", StreamListener, cfg.bind_addr, cfg.ports.server, protocols, node=node,
-                       faults=faults, on_bound=lambda address: ctx.extras.__setitem__("server_addr", address))
+                       faults=faults, on_bound=lambda address: ctx.extras.__setitem__("server_addr", address),
+                       tls=tls.listener)
     return [raft_tree, server]
 
 
@@ -147,6 +158,11 @@ class RaftNodeWithBootstrap(RaftNode):
             await super().run()
             return
         await super().run(task_status)
+
+    def _link_spec(self, peer: str, address: tuple[str, int]) -> ChildSpec:
+        spec = super()._link_spec(peer, address)
+        spec.kwargs["tls"] = agent_tls(self.ctx).dial(self.dc)  # a peer is a server of our datacenter
+        return spec
 
     async def _await_founders(self, expect: int) -> None:
         shared = self.shared

@@ -3,7 +3,8 @@
 What lives here: every command the leader proposes for the state store, as a `runtime.messages.Message`
 with a stable ``tag="state.<verb>"`` (the tag is the wire format: add tags, never rename them), the
 `Command` union, and `encode_command` / `decode_command`. A committed Raft entry's data is
-``encode_command(cmd)``.
+``encode_command(cmd)``. The base `StateCommand` lives in ``command_base``; the ACL commands live in
+``acl_commands`` and are part of the union here.
 
 Contract with the leader: a command carries everything non-deterministic already decided. Session IDs
 are generated before proposing; ``now_ns`` is the leader's clock reading in nanoseconds. Because a
@@ -21,18 +22,16 @@ import msgspec
 
 from runtime.messages import Message
 
+from .acl_commands import (
+    ACLBootstrap,
+    ACLInitBuiltins,
+    ACLPolicyDelete,
+    ACLPolicySet,
+    ACLTokenDelete,
+    ACLTokenSet,
+)
+from .command_base import StateCommand
 from .models import HealthCheck, Node, NodeService, ServiceCheck
-
-
-class StateCommand(Message, frozen=True, kw_only=True):
-    """Base of every state-store command.
-
-    ``now_ns`` is the leader's clock when it proposed the command. Only commands that can start or check
-    a lock-delay, or stamp a session renewal, look at it; every command carries it so the leader can stamp
-    uniformly.
-    """
-
-    now_ns: int = 0
 
 
 # --- KV -------------------------------------------------------------------------------------------
@@ -206,6 +205,12 @@ Command = (
     | NodeRegister
     | NodeDeregister
     | CheckUpdate
+    | ACLBootstrap
+    | ACLInitBuiltins
+    | ACLTokenSet
+    | ACLTokenDelete
+    | ACLPolicySet
+    | ACLPolicyDelete
 )
 
 COMMAND_TYPES: tuple[type[StateCommand], ...] = (
@@ -219,6 +224,12 @@ COMMAND_TYPES: tuple[type[StateCommand], ...] = (
     NodeRegister,
     NodeDeregister,
     CheckUpdate,
+    ACLBootstrap,
+    ACLInitBuiltins,
+    ACLTokenSet,
+    ACLTokenDelete,
+    ACLPolicySet,
+    ACLPolicyDelete,
 )
 
 _encoder = msgspec.msgpack.Encoder()

@@ -20,6 +20,10 @@ _UNIT_NS = {
     "h": 3600 * 1_000_000_000,
 }
 
+_INT64_MAX = 2**63 - 1
+_INT64_DIGITS = len(str(_INT64_MAX))
+_FRACTION_DIGITS = 24
+
 # One "<number><unit>" piece; a duration is one or more of them back to back.
 _PIECE = re.compile(r"(\d+(?:\.\d*)?|\.\d+)(ns|us|µs|μs|ms|s|m|h)")
 
@@ -28,7 +32,8 @@ def parse_duration_ns(text: str) -> int:
     """Parse a Go duration string into nanoseconds (truncating fractions of a nanosecond).
 
     Accepts an optional sign and ``"0"`` on its own, like Go's ``time.ParseDuration``. Raises
-    `ValueError` with Go's wording for anything else, including the empty string.
+    `ValueError` with Go's wording for anything else, including the empty string and durations that
+    overflow Go's int64 nanoseconds.
     """
     s = text
     sign = 1
@@ -49,11 +54,16 @@ def parse_duration_ns(text: str) -> int:
             raise ValueError(f'time: invalid duration "{text}"')
         number, unit = m.group(1), m.group(2)
         whole, _, frac = number.partition(".")
+        if len(whole.lstrip("0")) > _INT64_DIGITS:  # overflows anyway; int() would refuse > 4300 digits
+            raise ValueError(f'time: invalid duration "{text}"')
+        frac = frac[:_FRACTION_DIGITS]  # digits past these change nothing at nanosecond precision
         scale = _UNIT_NS[unit]
         total += int(whole or "0") * scale
         if frac:
             total += int(frac) * scale // (10 ** len(frac))
         pos = m.end()
+    if total > _INT64_MAX + (sign < 0):  # Go's time.Duration is an int64
+        raise ValueError(f'time: invalid duration "{text}"')
     return sign * total
 
 

@@ -2,8 +2,8 @@
 
 What lives here: `StoreSnapshot`, the versioned on-disk/over-the-wire shape of a snapshot, plus `dump`
 and `load`. A snapshot holds every primary table (KV entries, tombstones, lock-delays, nodes, services,
-checks, sessions with their TTL clocks) and the indexes (last applied index, per-table and per-service
-indexes). Secondary indexes are not stored; `load` rebuilds them.
+checks, sessions with their TTL clocks, ACL tokens and policies) and the indexes (last applied index,
+per-table and per-service indexes). Secondary indexes are not stored; `load` rebuilds them.
 
 Rows are written in sorted order so that two replicas with equal state produce equal bytes.
 
@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import msgspec
 
+from .acl_models import ACLPolicy, ACLToken
 from .models import HealthCheck, KVEntry, Node, NodeService, Session
 from .watch import fold
 
@@ -33,6 +34,8 @@ class StoreSnapshot(msgspec.Struct, frozen=True, kw_only=True, tag="state.snapsh
     checks: list[HealthCheck]
     sessions: list[Session]
     session_timers: list[tuple[str, int, int]]  # (session id, ttl ns, last renew ns)
+    acl_tokens: list[ACLToken] = []  # absent from snapshots written before the ACL tables existed
+    acl_policies: list[ACLPolicy] = []
 
 
 _encoder = msgspec.msgpack.Encoder()
@@ -42,6 +45,7 @@ _decoder = msgspec.msgpack.Decoder(StoreSnapshot)
 def dump(store) -> bytes:
     """Serialize ``store`` (a `StateStore`)."""
     s = store
+    acl_tokens, acl_policies = s.acl_rows()
     snap = StoreSnapshot(
         last_index=s.last_index,
         table_index=dict(sorted(s._index.items())),
@@ -54,6 +58,8 @@ def dump(store) -> bytes:
         checks=[s._checks[key] for key in sorted(s._checks)],
         sessions=[s._sessions[k] for k in sorted(s._sessions)],
         session_timers=[(s._sessions[k].id, *s._session_timers[k]) for k in sorted(s._session_timers)],
+        acl_tokens=acl_tokens,
+        acl_policies=acl_policies,
     )
     return _encoder.encode(snap)
 
@@ -98,4 +104,5 @@ def load(data: bytes):
             st._check_sessions.setdefault((node_f, fold(cid)), {})[sid_f] = None
     for sid, ttl_ns, last_ns in snap.session_timers:
         st._session_timers[fold(sid)] = (ttl_ns, last_ns)
+    st.acl_load(snap.acl_tokens, snap.acl_policies)
     return st

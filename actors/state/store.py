@@ -31,8 +31,10 @@ rules, see each method) and is clamped to at least 1 here, so the API never has 
 optional `WatchSet` and adds the keys its answer depends on (scheme in `actors.state.watch`); each apply
 returns the keys it touched in `Applied.touched`. Results are the store's own frozen records: read-only.
 
-What must never live here: trio, timers, the TTL policy window, HTTP parsing, ACLs, or anything that
-differs between replicas.
+The ACL tables (tokens, policies, bootstrap) are a mixin kept in ``acl_tables``.
+
+What must never live here: trio, timers, the TTL policy window, HTTP parsing, ACL rule evaluation, or
+anything that differs between replicas.
 """
 
 from __future__ import annotations
@@ -46,6 +48,7 @@ from msgspec import UNSET
 from msgspec.structs import replace
 
 from . import watch as W
+from .acl_tables import ACL_TABLES, ACLTables
 from .commands import (
     CheckUpdate,
     KVDelete,
@@ -87,7 +90,7 @@ from .watch import WatchKey, WatchSet, fold
 MAX_VALUE_SIZE = 512 * 1024  # bytes; Consul's kv_max_value_size default (raft SuggestedMaxDataSize)
 DEFAULT_LOCK_DELAY_NS = 15 * 1_000_000_000
 MAX_LOCK_DELAY_NS = 60 * 1_000_000_000  # Consul caps any session's lock-delay at 60 s
-TABLES = ("kvs", "nodes", "services", "checks", "sessions")
+TABLES = ("kvs", "nodes", "services", "checks", "sessions", *ACL_TABLES)
 
 _MISSING: Any = object()
 _INSERTED: Any = object()
@@ -181,7 +184,7 @@ def expired_sessions(timers: Iterable[tuple[str, int, int]], now_ns: int) -> lis
     return sorted(sid for sid, ttl, last in timers if ttl > 0 and now_ns >= session_deadline_ns(ttl, last))
 
 
-class StateStore:
+class StateStore(ACLTables):
     """Consul's FSM state. See the module docstring for the contracts."""
 
     def __init__(self) -> None:
@@ -205,6 +208,8 @@ class StateStore:
         self._node_sessions: dict[str, dict[str, None]] = {}
         self._check_sessions: dict[tuple[str, str], dict[str, None]] = {}
         self._session_timers: dict[str, tuple[int, int]] = {}
+        # ACL tokens and policies (acl_tables)
+        self._init_acl()
         # indexes
         self._index: dict[str, int] = {t: 0 for t in TABLES}
         self._service_index: dict[str, int] = {}
@@ -223,6 +228,7 @@ class StateStore:
             NodeRegister: self._apply_node_register,
             NodeDeregister: self._apply_node_deregister,
             CheckUpdate: self._apply_check_update,
+            **self.acl_handlers(),
         }
 
     # ------------------------------------------------------------------------------------------------

@@ -16,14 +16,16 @@ What must never live here: protocol decisions or IO.
 
 from __future__ import annotations
 
-from typing import Literal, Union
+from typing import Annotated, Literal, Union
 
 import msgspec
 
 from runtime.messages import Message
 
-Addr = tuple[str, int]
-"""A node's advertised (host, port)."""
+Port = Annotated[int, msgspec.Meta(ge=0, le=65535)]
+Addr = tuple[str, Port]
+"""A node's advertised (host, port). The port's range is checked when a message is decoded: a packet
+naming port 70000 is refused at the wire, not discovered by ``sendto`` deep inside the SWIM actor."""
 
 StateName = Literal["alive", "suspect", "dead", "left"]
 

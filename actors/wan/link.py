@@ -4,7 +4,8 @@ What lives here: `DcLink`, the stable handle for one datacenter (it outlives res
 runs its connections), its errors, and `DcForwarderActor` (``wan/dc:<name>`` in the tree), which hosts
 the link's `RpcClient` connections and shows the link's statistics in the inspector.
 
-``forward(call, servers, timeout)`` sends one `HttpCall` to a server of the datacenter. A server that
+``forward(call, servers, timeout)`` sends one `HttpCall` (an API request) or `DnsCall` (a DNS query naming
+that datacenter) to a server of the datacenter. A server that
 could not be reached before the request was sent is marked down for a while and the next one is tried;
 once the request may have been delivered it is never re-sent. `NoPath` means no server could be
 reached (or the breaker is open): Consul's 500 ``No path to datacenter``.
@@ -19,12 +20,13 @@ from typing import Any, ClassVar
 
 import trio
 
-from actors.forward.messages import ForwardResponse, HttpAnswer, HttpCall
+from actors.forward.messages import DnsAnswer, DnsCall, ForwardResponse, HttpAnswer, HttpCall
 from actors.wan.breaker import Breaker, order_servers
 from runtime.actor import Actor
 from runtime.transport.errors import RpcError, RpcRemoteError, RpcTimeout, RpcUnreachable
 from runtime.transport.faults import FaultTable
 from runtime.transport.rpc_client import RpcClient
+from runtime.transport.secure import DialTls
 
 Address = tuple[str, int]
 
@@ -42,10 +44,11 @@ class ForwardFailed(Exception):
 
 class DcLink:
     def __init__(self, *, dc: str, node: str, local_dc: str, rng: Random,
-                 faults: FaultTable | None = None, breaker: Breaker | None = None) -> None:
+                 faults: FaultTable | None = None, breaker: Breaker | None = None, tls: DialTls | None = None) -> None:
         self.dc = dc
+        # tls: how to dial that datacenter's servers (with verify_server_hostname: server.<dc>.<domain>)
         self.client = RpcClient(node=node, dc=local_dc, response_type=ForwardResponse, kind="http",
-                                faults=faults, connect_timeout=CONNECT_TIMEOUT)
+                                faults=faults, connect_timeout=CONNECT_TIMEOUT, tls=tls)
         self.breaker = breaker or Breaker()
         self.rng = rng
         self.down_until: dict[Address, float] = {}
@@ -56,7 +59,7 @@ class DcLink:
         self.last_rtt: float | None = None  # seconds, of the last answered request
         self.last_error = ""
 
-    async def forward(self, call: HttpCall, servers: list[Address], timeout: float) -> HttpAnswer:
+    async def forward(self, call: HttpCall | DnsCall, servers: list[Address], timeout: float) -> HttpAnswer | DnsAnswer:
         self.requests += 1
         if not servers:
             self.errors += 1
@@ -83,7 +86,8 @@ class DcLink:
             if not verdict:
                 self.breaker.release()
 
-    async def _try(self, call: HttpCall, servers: list[Address], timeout: float) -> HttpAnswer:
+    async def _try(self, call: HttpCall | DnsCall, servers: list[Address], timeout: float) -> HttpAnswer | DnsAnswer:
+        expected = DnsAnswer if isinstance(call, DnsCall) else HttpAnswer
         now = trio.current_time()
         last = ""
         for address in order_servers(servers, self.down_until, now, self.rng):
@@ -102,7 +106,7 @@ class DcLink:
                 raise ForwardFailed(f"rpc error making call: {exc}") from None
             self.down_until.pop(address, None)
             self.last_rtt = trio.current_time() - started
-            if not isinstance(answer, HttpAnswer):
+            if not isinstance(answer, expected):
                 raise ForwardFailed("rpc error making call: unexpected answer")
             return answer
         raise NoPath(last or "no server reachable")

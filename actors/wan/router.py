@@ -1,20 +1,30 @@
-"""The ``wan`` subtree and the router hook that sends ``?dc=<other>`` API requests to that datacenter.
+"""The ``wan`` subtree and the router hook that sends requests for another datacenter there.
 
 What lives here:
 
-- `WanRouter` (``ctx.extras["wan"]``): the known datacenters (this one plus those with alive servers
-  in the WAN gossip pool), one `DcLink` per remote datacenter, ``datacenters()`` sorted as Consul does
-  (ours first, then by the last round trip measured, unknown last), and ``forward(req, dc)``;
+- `WanRouter` (``ctx.extras["wan"]``): the known datacenters (this one plus those with servers in the
+  WAN gossip pool; "reachable" ones have an alive server), one `DcLink` per remote datacenter,
+  ``datacenters()`` sorted as Consul does (ours first, then by the last round trip measured, unknown
+  last), ``forward(req, dc)`` for API requests and ``forward_dns(dc, packet, transport)`` for DNS
+  queries naming another datacenter (``web.service.dc2.consul``);
 - `WanSupervisor` (``wan`` in the tree): one ``dc:<name>`` child per remote datacenter, added as they
   appear in the WAN pool (and on first use);
+- `target_datacenter(req)`: which datacenter an API request is for. ``?dc=`` on the state endpoints
+  (KV, txn, sessions, catalog reads, health, status, operator) and on ``PUT /v1/event/fire``; for
+  ``PUT /v1/catalog/register`` and ``/deregister`` the body's ``Datacenter`` (Consul ignores ``?dc``
+  there). ``GET /v1/event/list`` is never forwarded: Consul lists the agent's own events whatever
+  ``dc`` says;
 - `wan_children(ctx)` and `install_wan_forwarding(router, ctx)`: what the agent wires on servers.
 
 The request goes whole as an `HttpCall` (minus its ``dc`` parameter, so the remote server answers it
-as a local request and never forwards it again); the remote answer (errors included, e.g. 500 ``No
-cluster leader``) comes back unchanged. Timeouts are bounded: a plain request gets ``PLAIN_TIMEOUT``, a
-blocking one (``index`` present) its ``wait`` plus jitter plus ``PLAIN_TIMEOUT``.
+as a local request and never forwards it again; a body naming the remote datacenter is local there);
+the remote answer (errors included, e.g. 500 ``No cluster leader``) comes back unchanged. A DNS query
+goes whole as a `DnsCall` and the remote server's reply comes back as its bytes. Timeouts are bounded:
+a plain request gets ``PLAIN_TIMEOUT``, a blocking one (``index``) its ``wait`` plus jitter plus
+``PLAIN_TIMEOUT``, a DNS query ``DNS_TIMEOUT`` (below a client agent's own DNS hop).
 
-What must never live here: endpoint logic, or how a datacenter's servers are reached (``link``).
+What must never live here: endpoint logic, DNS resolution, or how a datacenter's servers are reached
+(``link``).
 """
 
 from __future__ import annotations
@@ -22,10 +32,12 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote_plus
 
+import msgspec
 import trio
 
-from actors.forward.messages import HttpCall
+from actors.forward.messages import DnsAnswer, DnsCall, HttpAnswer, HttpCall
 from actors.state.durations import parse_duration_ns
+from actors.tls.agent_tls import agent_tls
 from actors.wan.link import DcForwarderActor, DcLink, ForwardFailed, NoPath
 from runtime.http import Request, Response, Router
 from runtime.log import get_logger
@@ -37,11 +49,13 @@ if TYPE_CHECKING:
 log = get_logger("wan")
 
 WAN_PREFIXES = ("/v1/kv", "/v1/txn", "/v1/session/", "/v1/catalog/", "/v1/health/", "/v1/status/",
-                "/v1/operator/")
+                "/v1/operator/", "/v1/event/fire/")
 LOCAL_ONLY = ("/v1/catalog/datacenters",)
+BODY_DC_PATHS = ("/v1/catalog/register", "/v1/catalog/deregister")  # the body's Datacenter routes these
 HOP_HEADERS = {"connection", "content-length", "transfer-encoding", "keep-alive", "content-type",
                "x-proconsul-origin-node"}
 PLAIN_TIMEOUT = 10.0  # below the client agents' own 30 s hop, so they get our answer
+DNS_TIMEOUT = 1.5  # below a client agent's 2 s DNS hop to us, so it gets our SERVFAIL rather than none
 MAX_WAIT = 600.0
 DEFAULT_WAIT = 300.0
 NO_PATH = "No path to datacenter"
@@ -69,7 +83,16 @@ class WanRouter:
         return sorted({(s.address, s.port) for s in self._servers() if s.datacenter == dc})
 
     def remote_datacenters(self) -> set[str]:
+        """Other datacenters with at least one alive server: those a request can be sent to."""
         return {s.datacenter for s in self._servers() if s.datacenter and s.datacenter != self.local_dc}
+
+    def known_datacenters(self) -> set[str]:
+        """Every datacenter the WAN pool has a server of (failed ones included, left ones not), ours too."""
+        gossip = self.ctx.extras.get("gossip")
+        found = {self.local_dc}
+        if gossip is not None:
+            found |= {s.datacenter for s in gossip.servers(wan=True) if s.datacenter and s.status != "left"}
+        return found
 
     def datacenters(self) -> list[str]:
         """Ours first, then the others by the last round trip the forwarder measured (unknown last)."""
@@ -86,7 +109,8 @@ class WanRouter:
         link = self.links.get(dc)
         if link is None:
             link = self.links[dc] = DcLink(dc=dc, node=self.ctx.config.node_name, local_dc=self.local_dc,
-                                           rng=self.ctx.rng(f"wan.{dc}"), faults=self.ctx.extras.get("faults"))
+                                           rng=self.ctx.rng(f"wan.{dc}"), faults=self.ctx.extras.get("faults"),
+                                           tls=agent_tls(self.ctx).dial(dc))
         return link
 
     async def ensure(self, dc: str) -> DcLink:
@@ -126,9 +150,23 @@ class WanRouter:
             return _text(500, NO_PATH)
         except ForwardFailed as exc:
             return _text(500, str(exc))
+        assert isinstance(answer, HttpAnswer)
         content_type = next((v for k, v in answer.headers if k.lower() == "content-type"), "application/json")
         headers = {k: v for k, v in answer.headers if k.lower() not in HOP_HEADERS}
         return Response(answer.status, answer.body, headers, content_type=content_type)
+
+    async def forward_dns(self, dc: str, packet: bytes, transport: str) -> bytes | None:
+        """The reply of a server of ``dc`` to a DNS query, or None when none could answer (SERVFAIL)."""
+        if dc not in self.remote_datacenters():
+            return None
+        link = await self.ensure(dc)
+        try:
+            answer = await link.forward(DnsCall(packet=packet, transport=transport), self.servers_of(dc), DNS_TIMEOUT)
+        except (NoPath, ForwardFailed) as exc:
+            log.warning("DNS query for another datacenter failed", datacenter=dc, error=str(exc))
+            return None
+        assert isinstance(answer, DnsAnswer)
+        return answer.packet or None
 
 
 class WanSupervisor(Supervisor):
@@ -169,10 +207,8 @@ def install_wan_forwarding(router: Router, ctx: "AgentContext") -> None:
         return  # clients send these requests whole to a local server (actors/forward/client.py)
 
     async def hook(req: Request) -> Response | None:
-        dc = req.arg("dc")
+        dc = target_datacenter(req)
         if not dc or dc == ctx.config.datacenter:
-            return None
-        if not req.path.startswith(WAN_PREFIXES) or req.path in LOCAL_ONLY:
             return None
         wan: WanRouter | None = ctx.extras.get("wan")
         if wan is None:
@@ -180,6 +216,28 @@ def install_wan_forwarding(router: Router, ctx: "AgentContext") -> None:
         return await wan.forward(req, dc)
 
     router.before.append(hook)
+
+
+def target_datacenter(req: Request) -> str:
+    """The datacenter named for ``req`` ("" for none: this one), as Consul's endpoints read it."""
+    if req.path in BODY_DC_PATHS:
+        return body_datacenter(req.body) if req.method == "PUT" else ""
+    if not req.path.startswith(WAN_PREFIXES) or req.path in LOCAL_ONLY:
+        return ""
+    return req.arg("dc") or ""
+
+
+def body_datacenter(body: bytes) -> str:
+    """The top-level ``Datacenter`` of a JSON object body (any key case); "" if absent or unreadable
+    (the local handler then answers the decode error)."""
+    try:
+        data = msgspec.json.decode(body) if body else None
+    except msgspec.DecodeError:
+        return ""
+    if not isinstance(data, dict):
+        return ""
+    value = next((v for k, v in data.items() if isinstance(k, str) and k.lower() == "datacenter"), "")
+    return value if isinstance(value, str) else ""
 
 
 def strip_dc(raw_path: str, raw_query: str) -> str:

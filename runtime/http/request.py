@@ -184,6 +184,8 @@ class Request:
             return msgspec.json.decode(self.body, type=type)
         except (msgspec.DecodeError, msgspec.ValidationError) as exc:
             raise HTTPError(400, f"Request decode failed: {exc}") from None
+        except RecursionError:  # msgspec's answer to ~1000 levels of nesting
+            raise HTTPError(400, "Request decode failed: JSON nested too deeply") from None
 
     def __repr__(self) -> str:
         return f"<Request {self.method} {self.target}>"

@@ -38,6 +38,8 @@ _LINGER_BYTES = 8 * 1024 * 1024  # ... and how much of it at most
 
 def _peer(stream: trio.abc.Stream) -> tuple[str, int]:
     sock = getattr(stream, "socket", None)
+    if sock is None:  # TLS (HTTPS): the TCP stream is underneath
+        sock = getattr(getattr(stream, "transport_stream", None), "socket", None)
     if sock is None:
         return ("", 0)
     try:

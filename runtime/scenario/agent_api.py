@@ -95,9 +95,10 @@ class AgentAPI:
 
     # --- KV (workloads pass their own timeout and never retry) --------------------------------------
     async def kv_get(self, key: str, consistency: str = "default", timeout: float = CONTROL_TIMEOUT,
-                     retry_stale: bool = True) -> tuple[str | None, int]:
-        """(value or None when absent, ModifyIndex or 0)."""
-        query = "" if consistency == "default" else f"?{consistency}"
+                     retry_stale: bool = True, dc: str | None = None) -> tuple[str | None, int]:
+        """(value or None when absent, ModifyIndex or 0); ``dc``: read another datacenter's KV."""
+        params = ([] if consistency == "default" else [consistency]) + ([f"dc={quote(dc)}"] if dc else [])
+        query = "?" + "&".join(params) if params else ""
         resp = await self.call("GET", f"/v1/kv/{quote(key)}{query}", timeout=timeout, ok=(200, 404),
                                retry_stale=retry_stale)
         if resp.status == 404:
@@ -108,8 +109,9 @@ class AgentAPI:
         return value, int(entry.get("ModifyIndex", 0))
 
     async def kv_put(self, key: str, value: str, cas: int | None = None, timeout: float = CONTROL_TIMEOUT,
-                     retry_stale: bool = True) -> bool:
-        query = "" if cas is None else f"?cas={cas}"
+                     retry_stale: bool = True, dc: str | None = None) -> bool:
+        params = ([] if cas is None else [f"cas={cas}"]) + ([f"dc={quote(dc)}"] if dc else [])
+        query = "?" + "&".join(params) if params else ""
         resp = await self.call("PUT", f"/v1/kv/{quote(key)}{query}", value.encode(), timeout=timeout,
                                retry_stale=retry_stale)
         return bool(json.loads(resp.body or b"false"))

@@ -42,12 +42,16 @@ class RunContext:
         self.seed = seed
         self.launcher = launcher
         self.client = launcher.client
-        self.net = NetFaults({name: node.api for name, node in launcher.nodes.items()})
+        several_dcs = len({node.spec.dc for node in launcher.nodes.values()}) > 1
+        wan_names = {name: f"{name}.{node.spec.dc}" for name, node in launcher.nodes.items()
+                     if several_dcs and node.spec.is_server}
+        self.net = NetFaults({name: node.api for name, node in launcher.nodes.items()}, wan_names)
         self.rng = derive(seed, "targets")
         self.t0: float | None = None
         self.events: list[Event] = []
         self.listeners: list[Callable[[Event], None]] = []
         self.step_nodes: dict[str, list[str]] = {}
+        self.step_times: dict[str, float] = {}  # step name -> seconds since t0 when it started
         self.workloads: dict[str, Any] = {}
         self.phase = "setup"
         self.ready_timeout = 30.0

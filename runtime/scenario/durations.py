@@ -1,8 +1,9 @@
 """Durations as scenario files write them: Go-style strings ("10s", "1m30s", "250ms") or plain seconds.
 
-What lives here: `parse_duration` (text or number -> seconds, `ValueError` with the expected form) and
+What lives here: `parse_duration` (text or number -> seconds, `ValueError` with the expected form),
 `format_duration` (seconds -> the shortest readable text), used by the schema checks, the timeline and
-the reports.
+the reports, and `parse_moment`: a point of the run written as a duration from its start (``"25s"``), a
+timeline step's name (when it started: ``"cut-wan"``) or a step plus an offset (``"cut-wan+15s"``).
 
 What must never live here: clocks or sleeping; this is arithmetic on literals only.
 """
@@ -39,6 +40,16 @@ def parse_duration(value: str | int | float) -> float:
     if seconds < 0 or math.isnan(seconds) or math.isinf(seconds):
         raise ValueError(f"expected {EXPECTED}, got {value!r}")
     return seconds
+
+
+def parse_moment(value: str | int | float) -> tuple[str | None, float]:
+    """(step name or None for the start of the run, offset in seconds); `ValueError` if malformed."""
+    if isinstance(value, str) and not value.strip()[:1].isdigit() and not value.strip().startswith("."):
+        step, plus, offset = value.strip().partition("+")
+        if not step.strip():
+            raise ValueError(f"expected a step name, a duration or '<step>+<duration>', got {value!r}")
+        return step.strip(), parse_duration(offset) if plus else 0.0
+    return None, parse_duration(value)
 
 
 def format_duration(seconds: float) -> str:

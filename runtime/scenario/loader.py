@@ -33,8 +33,8 @@ def _read_yaml(text: str, filename: str) -> object:
 
     try:
         data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        raise ScenarioError(filename, [Problem((), f"not valid YAML: {exc}")]) from None
+    except (yaml.YAMLError, ValueError, RecursionError) as exc:  # ValueError: an int over 4300 digits
+        raise ScenarioError(filename, [Problem((), f"not valid YAML: {exc or type(exc).__name__}")]) from None
     if not isinstance(data, dict):
         raise ScenarioError(filename, [Problem((), "a YAML scenario must be a mapping at the top level")])
     return data
@@ -46,7 +46,7 @@ def parse_scenario(text: str, filename: str = "<scenario>", syntax: str = "toml"
     else:
         try:
             data = tomllib.loads(text)
-        except tomllib.TOMLDecodeError as exc:
+        except ValueError as exc:  # TOMLDecodeError, or int() refusing a number over 4300 digits
             raise ScenarioError(filename, [Problem((), f"not valid TOML: {exc}")]) from None
     problems = shape_problems(data, mi.type_info(Scenario))
     if problems:

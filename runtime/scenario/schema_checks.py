@@ -36,16 +36,21 @@ class LeaderWithin(CheckBase, tag="leader-within", kw_only=True):
 
 class MembersConvergeWithin(CheckBase, tag="members-converge-within", kw_only=True):
     """Every live node's ``/v1/agent/members`` shows exactly the live nodes of its datacenter as alive
-    (nodes in ``exclude`` neither asked nor expected)."""
+    (nodes in ``exclude`` neither asked nor expected). ``wan = true``: the WAN pool instead, every live
+    server's ``/v1/agent/members?wan=1`` shows exactly the live servers of every datacenter
+    (``<node>.<dc>``)."""
 
     dc: str | None = None
     exclude: Target | None = None
+    wan: bool = False
 
 
 class MemberFailedWithin(CheckBase, tag="member-failed-within", kw_only=True):
-    """Every other live node of its datacenter reports ``node`` as failed."""
+    """Every other live node of its datacenter reports ``node`` as failed (``wan = true``: every live
+    server of the other datacenters reports it failed in the WAN pool)."""
 
     node: str
+    wan: bool = False
 
 
 class KVEquals(CheckBase, tag="kv-equals", kw_only=True):
@@ -102,14 +107,19 @@ class ActorRestarts(CheckBase, tag="actor-restarts", kw_only=True):
 
 class Metric(CheckBase, tag="metric", kw_only=True):
     """A workload measurement within bounds. Latencies (``p50``, ``p90``, ``p99``, ``max``) are in
-    milliseconds, ``throughput`` in ok ops per second; ``op`` narrows to one operation (``read``...)."""
+    milliseconds, ``throughput`` in ok ops per second; ``op`` narrows to one operation (``read``...);
+    ``fail_p99``/``fail_max``... are the latencies of the ops that did not succeed (how fast a refusal
+    comes back). ``since``/``until`` judge only the ops that ended in that window of the run: each a
+    duration from the start (``"25s"``), a step's name (when it started) or ``"<step>+<duration>"``."""
 
     workload: str
     metric: Literal["throughput", "p50", "p90", "p99", "max", "ok", "fail", "info", "errors", "wakeups",
-                    "regressions"]
+                    "regressions", "fail_p50", "fail_p90", "fail_p99", "fail_max"]
     op: str | None = None
     min: float | None = None
     max: float | None = None
+    since: str | None = None
+    until: str | None = None
 
 
 Check = Union[LeaderWithin, MembersConvergeWithin, MemberFailedWithin, KVEquals, Linearizable,

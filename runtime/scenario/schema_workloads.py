@@ -4,7 +4,8 @@ What lives here: `Workload`, the tagged union over ``kind``:
 
 - ``kv-register``: ``clients`` doing read/write/cas on ``keys`` through ``/v1/kv`` (unique values per
   write), at ``rate`` ops/s in total (0: as fast as they can), in the proportions of ``mix``; recorded as
-  a history for the linearizability checker; ``consistency`` picks the read mode;
+  a history for the linearizability checker; ``consistency`` picks the read mode; ``dc`` sends every
+  request to that datacenter's KV (``?dc=``) through the targets, which may be in another datacenter;
 - ``watch``: ``watchers`` blocking queries on a ``key``, ``prefix`` or ``service``, counting wakeups and
   index regressions;
 - ``services``: ``count`` services with TTL checks registered on the targets, their checks flipped
@@ -50,6 +51,7 @@ class KVRegister(WorkloadBase, tag="kv-register", kw_only=True):
     mix: Mix = msgspec.field(default_factory=Mix)
     timeout: Duration = 2
     consistency: Literal["default", "consistent", "stale"] = "default"
+    dc: str | None = None
 
 
 class Watch(WorkloadBase, tag="watch", kw_only=True):

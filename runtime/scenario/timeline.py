@@ -87,6 +87,7 @@ class Timeline:
     async def _run_one(self, i: int) -> None:
         step, rec = self.steps[i], self.records[i]
         rec.t = round(self.ctx.now(), 3)
+        self.ctx.step_times[rec.name] = rec.t
         self.running = rec.name
         started = trio.current_time()
         try:

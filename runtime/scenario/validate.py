@@ -15,7 +15,7 @@ from typing import Any
 
 import msgspec
 
-from .durations import parse_duration
+from .durations import parse_duration, parse_moment
 from .problems import Problem, Segment
 from .schema import Scenario
 from .schema_checks import (CHECK_BY_KIND, CHECK_KINDS, EVENTUAL_KINDS, FINAL_KINDS, ActorRestarts, Check,
@@ -140,6 +140,8 @@ class _Validator:
                     self.add((*path, "mix"), "the mix needs some reads, writes or cas")
                 if w.rate < 0:
                     self.add((*path, "rate"), "expected a rate >= 0 ops/s (0: as fast as possible)")
+                if w.dc is not None and w.dc not in self.dcs:
+                    self.add((*path, "dc"), f"unknown datacenter {w.dc!r}: expected one of {', '.join(self.dcs)}")
             if isinstance(w, Watch):
                 given = [k for k in ("key", "prefix", "service") if getattr(w, k) is not None]
                 if len(given) != 1:
@@ -264,6 +266,17 @@ class _Validator:
             if spec.workload not in self.workloads:
                 self.add((*path, "workload"), f"no workload named {spec.workload!r}: expected one of "
                          f"{', '.join(self.workloads) or '(none)'}")
+            for key in ("since", "until"):
+                value = getattr(spec, key)
+                if value is None:
+                    continue
+                try:
+                    step, _ = parse_moment(value)
+                except ValueError as exc:
+                    self.add((*path, key), str(exc))
+                    continue
+                if step is not None and step not in self.steps:
+                    self.add((*path, key), f"no step named {step!r}: expected one of {', '.join(self.steps) or '(none)'}")
         if isinstance(spec, (Linearizable, NoAcknowledgedWriteLost)):
             kv = [n for n, w in self.workloads.items() if isinstance(w, KVRegister)]
             if spec.workload is not None and spec.workload not in kv:

@@ -5,6 +5,7 @@ What lives here, one job per module:
 - ``errors``: the exceptions transports raise (`TransportError`, `FrameError`, `ConnectionClosed`, RPC errors).
 - ``frames``: the stream wire format (version byte, 4-byte length, msgpack payload) and `FrameDecoder`.
 - ``hello``: the first frame of every connection, naming the protocol kind, the node and its datacenter.
+- ``secure``: TLS on a stream port: the marker byte before the handshake, `ListenerTls`, `DialTls`, `TlsPeer`.
 - ``faults``: `FaultRule` and `FaultTable` (partitions, loss, delay, duplication between node names); pure.
 - ``addresses``: `AddressBook`, which turns a peer address into the node name fault rules use.
 - ``counters``: the shared frame/byte/error counters shown in statistics.

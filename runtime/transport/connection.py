@@ -1,6 +1,7 @@
 """One framed stream: typed messages in, typed messages out, with the fault table on the sending side.
 
-What lives here: `FramedConnection` and `connect` (open a TCP stream to a peer and send our hello).
+What lives here: `FramedConnection` and `connect` (open a TCP stream to a peer, secure it with TLS when
+given a `DialTls`, and send our hello).
 
 Receiving decodes each frame with a msgspec decoder for the type given (usually a tagged Union): a frame
 that does not decode, has a bad version byte or an oversized length closes the connection with one log
@@ -34,6 +35,7 @@ from runtime.transport.errors import ConnectionClosed, FrameError
 from runtime.transport.faults import PASS, FaultTable
 from runtime.transport.frames import DEFAULT_MAX_FRAME, FrameDecoder, encode_frame
 from runtime.transport.hello import Hello, hello_frame
+from runtime.transport.secure import DialTls, TlsPeer, dial_secure
 
 log = get_logger("transport")
 
@@ -47,10 +49,11 @@ class FramedConnection:
     def __init__(self, stream: trio.abc.Stream, receive_type: Any, *, nursery: trio.Nursery, local: str, peer: str,
                  hello: Hello | None = None, faults: FaultTable | None = None, max_frame: int = DEFAULT_MAX_FRAME,
                  decoder: FrameDecoder | None = None, counters: StreamCounters | None = None,
-                 receive_size: int = RECEIVE_SIZE, max_delayed: int = 1024) -> None:
+                 receive_size: int = RECEIVE_SIZE, max_delayed: int = 1024, tls_peer: TlsPeer | None = None) -> None:
         self.local = local  # our node name: the fault table's src
         self.peer = peer  # the peer's node name (or host:port): the fault table's dst
         self.hello = hello  # what the peer said when it opened the connection (listener side)
+        self.tls_peer = tls_peer  # listener side, TLS connections: the names the peer's certificate carries
         self.max_frame = max_frame
         self.counters = counters if counters is not None else StreamCounters()
         self._stream = stream
@@ -70,7 +73,8 @@ class FramedConnection:
 
     @property
     def remote_address(self) -> Address | None:
-        sock = getattr(self._stream, "socket", None)
+        stream = getattr(self._stream, "transport_stream", self._stream)  # under TLS: the TCP stream
+        sock = getattr(stream, "socket", None)
         try:
             name = sock.getpeername() if sock is not None else None
         except OSError:
@@ -208,17 +212,27 @@ class FramedConnection:
 
 async def connect(address: Address, hello: Hello, receive_type: Any, *, nursery: trio.Nursery,
                   peer: str | None = None, faults: FaultTable | None = None, max_frame: int = DEFAULT_MAX_FRAME,
-                  counters: StreamCounters | None = None) -> FramedConnection:
+                  counters: StreamCounters | None = None, tls: DialTls | None = None) -> FramedConnection:
     """Open a TCP stream to ``address`` and send ``hello``. ``peer`` names the remote node for fault
     rules (default ``"host:port"``). A partition rule from us to the peer refuses the connection, as a
-    blackholed SYN would, but at once. Raises `ConnectionClosed`; the caller bounds the time."""
+    blackholed SYN would, but at once. With ``tls`` the stream is secured first (`dial_secure`: marker
+    byte, handshake, the server's certificate checked as the context says). Raises `ConnectionClosed`
+    (a failed handshake too); the caller bounds the time."""
     name = peer if peer is not None else format_address(address)
     if faults is not None and faults.blocks(hello.node, name):
         raise ConnectionClosed(f"{hello.node} -> {name} is partitioned by the fault table")
+    stream: trio.abc.Stream
     try:
         stream = await trio.open_tcp_stream(address[0], address[1])
     except OSError as exc:
         raise ConnectionClosed(f"cannot connect to {name} at {format_address(address)}: {exc}") from None
+    if tls is not None:
+        try:
+            stream = await dial_secure(stream, tls, name)
+        except BaseException:
+            with trio.CancelScope(shield=True):
+                await trio.aclose_forcefully(stream)
+            raise
     conn = FramedConnection(stream, receive_type, nursery=nursery, local=hello.node, peer=name, faults=faults,
                             max_frame=max_frame, counters=counters)
     try:

@@ -56,12 +56,16 @@ def decode_hello(payload: bytes) -> Hello:
         raise FrameError("bad_hello", str(exc)) from None
 
 
-async def read_hello(stream: trio.abc.ReceiveStream, receive_size: int = 65536) -> tuple[Hello, FrameDecoder]:
+async def read_hello(stream: trio.abc.ReceiveStream, receive_size: int = 65536,
+                     prefix: bytes = b"") -> tuple[Hello, FrameDecoder]:
     """Read and check the hello. Returns it with the decoder, which may already hold later frames.
 
+    ``prefix``: bytes of the stream the caller already read (the first byte, looked at for a TLS marker).
     The caller bounds the time this takes (slowloris); a peer that closes first is ``truncated``.
     """
     decoder = FrameDecoder(HELLO_MAX)
+    if prefix:
+        decoder.feed(prefix)
     while (payload := decoder.next()) is None:
         data = await stream.receive_some(receive_size)
         if not data:

@@ -5,6 +5,11 @@ bound, so ``nursery.start`` returns with ``address`` known even for port 0), acc
 each hello under ``hello_timeout`` (a slow or silent client cannot hold a connection open), and runs the
 handler registered for the hello's kind with a `FramedConnection`.
 
+With a `ListenerTls` the first byte decides: the TLS marker starts a handshake (within ``hello_timeout``
+too) and the hello is read inside TLS; anything else is plaintext, refused when ``tls.require`` is set
+(Consul's ``verify_incoming``). A protocol's ``admit`` hook then sees the hello and the TLS peer (the
+names its verified certificate carries) and may refuse the connection (``unauthorized``).
+
 Bad input ends *that* connection, never the listener: a bad hello, an unknown kind, a timeout, a bad
 frame or a handler that raises closes the connection with one log line and a counted reason. A socket
 error on the listening socket itself crashes the actor, and its supervisor restarts it.
@@ -31,6 +36,7 @@ from runtime.transport.errors import ConnectionClosed, FrameError
 from runtime.transport.faults import FaultTable
 from runtime.transport.hello import read_hello
 from runtime.transport.protocols import StreamProtocol, StreamProtocols
+from runtime.transport.secure import ListenerTls, TlsPeer, accept_secure
 
 log = get_logger("transport")
 
@@ -55,8 +61,9 @@ class StreamListener(Actor):
 
     def __init__(self, host: str, port: int, protocols: StreamProtocols, *, node: str,
                  faults: FaultTable | None = None, limits: StreamLimits | None = None,
-                 on_bound: Callable[[Address], None] | None = None) -> None:
+                 on_bound: Callable[[Address], None] | None = None, tls: ListenerTls | None = None) -> None:
         self.host = host
+        self.tls = tls
         self.port = port
         self.protocols = protocols
         self.node = node
@@ -83,6 +90,7 @@ class StreamListener(Actor):
         return {
             "address": format_address(self.address) if self.address else f"{self.host}:{self.port}",
             "protocols": self.protocols.kinds(),
+            "tls": "off" if self.tls is None else ("required" if self.tls.require else "optional"),
             "connections": self._open,
             "open": {kind: n for kind, n in sorted(self.open_by_kind.items()) if n},
             "accepted": self.accepted,
@@ -99,9 +107,14 @@ class StreamListener(Actor):
             return
         self._open += 1
         try:
+            secured: trio.abc.Stream = stream
+            peer: TlsPeer | None = None
             try:
                 with trio.fail_after(self.limits.hello_timeout):
-                    hello, frames = await read_hello(stream, self.limits.receive_size)
+                    prefix = b""
+                    if self.tls is not None:
+                        secured, peer, prefix = await accept_secure(stream, self.tls, self.limits.hello_timeout)
+                    hello, frames = await read_hello(secured, self.limits.receive_size, prefix)
             except trio.TooSlowError:
                 self._refuse(stream, FrameError("hello_timeout", f"no hello within {self.limits.hello_timeout:g}s"))
                 return
@@ -117,12 +130,16 @@ class StreamListener(Actor):
                 detail = f"no handler for protocol {hello.kind!r} (serving: {served})"
                 self._refuse(stream, FrameError("unknown_kind", detail))
                 return
+            refusal = protocol.admit(hello, peer) if protocol.admit is not None else None
+            if refusal is not None:
+                self._refuse(stream, FrameError("unauthorized", f"{hello.kind} from {hello.node}: {refusal}"))
+                return
             self.open_by_kind[hello.kind] += 1
             self.cell.tree.touch()
             try:
                 async with trio.open_nursery() as nursery:  # hosts the connection's delay line, if faults need one
-                    conn = FramedConnection(stream, protocol.receive_type, nursery=nursery, local=self.node,
-                                            peer=hello.node, hello=hello, faults=self.faults,
+                    conn = FramedConnection(secured, protocol.receive_type, nursery=nursery, local=self.node,
+                                            peer=hello.node, hello=hello, faults=self.faults, tls_peer=peer,
                                             max_frame=protocol.max_frame, decoder=frames, counters=self.counters,
                                             receive_size=self.limits.receive_size)
                     await self._run_handler(protocol, conn)

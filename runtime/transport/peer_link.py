@@ -5,8 +5,8 @@ sends it messages through its `ActorRef`. The link:
 
 - holds them in a bounded inbox with overflow ``"drop"``: a slow or absent peer never stalls the sender;
   a message that does not fit is dropped and counted (the cell's ``dropped``);
-- connects to the peer with a hello (``protocol``, our node, our datacenter) and writes the messages in
-  order on one connection, through the fault table;
+- connects to the peer (over TLS when given a `DialTls`) with a hello (``protocol``, our node, our
+  datacenter) and writes the messages in order on one connection, through the fault table;
 - after an error, calls ``on_unreachable(peer)`` (Raft's ``report_unreachable``: a lost peer is
   information, not a crash), discards what queued up meanwhile (it is stale by the time the peer is back;
   counted as ``discarded``) and retries after an exponential backoff with seeded jitter;
@@ -39,6 +39,7 @@ from runtime.transport.errors import ConnectionClosed, FrameError
 from runtime.transport.faults import FaultTable
 from runtime.transport.frames import DEFAULT_MAX_FRAME
 from runtime.transport.hello import Hello
+from runtime.transport.secure import DialTls
 
 log = get_logger("transport")
 
@@ -72,8 +73,10 @@ class PeerLink(Actor):
                  config: LinkConfig | None = None,
                  on_unreachable: Callable[[str], None] | None = None,
                  on_connected: Callable[[str], None] | None = None,
-                 on_message: Callable[[Any], None] | None = None, receive_type: Any = msgspec.Raw) -> None:
+                 on_message: Callable[[Any], None] | None = None, receive_type: Any = msgspec.Raw,
+                 tls: DialTls | None = None) -> None:
         self.peer = peer
+        self.tls = tls  # dial with TLS (marker byte + handshake) when given
         self.address = (address[0], address[1])
         self.hello = Hello(kind=protocol, node=node, dc=dc)
         self.faults = faults
@@ -115,7 +118,7 @@ class PeerLink(Actor):
                 with trio.fail_after(self.config.connect_timeout):
                     conn = await connect(self.address, self.hello, self.receive_type, nursery=nursery,
                                          peer=self.peer, faults=self.faults, max_frame=self.config.max_frame,
-                                         counters=self.counters)
+                                         counters=self.counters, tls=self.tls)
             except ConnectionClosed as exc:
                 return str(exc)
             except trio.TooSlowError:

@@ -10,8 +10,9 @@ in flight fail with `RpcUnreachable` and the next calls open fresh connections.
 
 A call raises:
 
-- `RpcUnreachable`: no connection (refused, partitioned by the fault table, connect timed out, client not
-  running) or the connection was lost before the reply;
+- `RpcUnreachable`: no connection (refused, partitioned by the fault table, connect timed out, TLS
+  handshake failed or the server's certificate was not the one expected, client not running) or the
+  connection was lost before the reply;
 - `RpcTimeout`: no reply in time (the request may still have been handled);
 - `RpcRemoteError`: the server's handler failed; ``.error`` is the boxed `runtime.messages.Error`;
 - `RpcError`: the request could not be sent as one frame, or the reply did not decode.
@@ -36,6 +37,7 @@ from runtime.transport.faults import FaultTable
 from runtime.transport.frames import DEFAULT_MAX_FRAME
 from runtime.transport.hello import Hello
 from runtime.transport.rpc_messages import RpcFailure, RpcReply, RpcRequest, RpcResponse
+from runtime.transport.secure import DialTls
 
 
 class _Slot:
@@ -83,8 +85,9 @@ class _Pooled:
 class RpcClient:
     def __init__(self, *, node: str, dc: str = "", response_type: Any = Any, kind: str = "rpc",
                  faults: FaultTable | None = None, addresses: AddressBook | None = None,
-                 connect_timeout: float = 2.0, max_frame: int = DEFAULT_MAX_FRAME) -> None:
+                 connect_timeout: float = 2.0, max_frame: int = DEFAULT_MAX_FRAME, tls: DialTls | None = None) -> None:
         self.hello = Hello(kind=kind, node=node, dc=dc)
+        self.tls = tls  # dial every server with TLS (marker byte + handshake) when given
         self.faults = faults
         self.addresses = addresses
         self.connect_timeout = connect_timeout
@@ -175,7 +178,7 @@ class RpcClient:
                     with trio.fail_after(self.connect_timeout):
                         conn = await connect(pooled.address, self.hello, RpcReply, nursery=nursery,
                                              peer=pooled.name, faults=self.faults, max_frame=self.max_frame,
-                                             counters=self.counters)
+                                             counters=self.counters, tls=self.tls)
                 except ConnectionClosed as exc:
                     pooled.error = str(exc)
                     return

@@ -10,7 +10,8 @@ Two processes. The *server* is this script with ``--serve``: a ``-dev`` agent (`
 Raft, pretty JSON as in ``-dev``) plus a control channel on stdin/stdout that reports its RSS, its
 parked-waiter count, its open HTTP connections and (``--tracemalloc``) its traced Python heap. The
 *client* is this script without ``--serve``: plain non-blocking sockets on one ``epoll`` (so the client's
-own overhead stays small), httptools for the replies, and ``http.client`` for the writer.
+own overhead stays small) and httptools for the replies; the writer's connection is on the same epoll,
+so replies that arrive before the write's own acknowledgement are timestamped when they arrive.
 
 Connection limits. Consul's ``limits.http_max_conns_per_client`` (200 per client IP) applies. By
 default (``--limit-mode ips``) the watchers come from 50 loopback source addresses, 127.0.0.2 ..
@@ -40,7 +41,6 @@ are ``tests/api/test_api_watchers.py``).
 from __future__ import annotations
 
 import argparse
-import http.client
 import json
 import os
 import random
@@ -74,25 +74,32 @@ def rss_kb() -> int:
     return 0
 
 
-def watch_gc() -> dict[int, float]:
-    """The longest pause of Python's cyclic collector so far, per generation (seconds)."""
-    import gc
+class GcWatch:
+    """Python's cyclic collector as seen from `gc.callbacks`: per generation, how many collections ran,
+    their total time and the longest one (seconds)."""
 
-    longest: dict[int, float] = {0: 0.0, 1: 0.0, 2: 0.0}
-    started = [0.0]
+    def __init__(self) -> None:
+        import gc
 
-    def callback(phase: str, info: dict[str, int]) -> None:
+        self.count = {0: 0, 1: 0, 2: 0}
+        self.total = {0: 0.0, 1: 0.0, 2: 0.0}
+        self.longest = {0: 0.0, 1: 0.0, 2: 0.0}
+        self._started = 0.0
+        gc.callbacks.append(self._callback)
+
+    def _callback(self, phase: str, info: dict[str, int]) -> None:
         if phase == "start":
-            started[0] = time.perf_counter()
+            self._started = time.perf_counter()
         else:
             gen = info["generation"]
-            longest[gen] = max(longest[gen], time.perf_counter() - started[0])
-
-    gc.callbacks.append(callback)
-    return longest
+            took = time.perf_counter() - self._started
+            self.count[gen] += 1
+            self.total[gen] += took
+            self.longest[gen] = max(self.longest[gen], took)
 
 
 async def serve(args: argparse.Namespace) -> None:
+    import gc
     import tracemalloc
 
     import msgspec
@@ -105,7 +112,11 @@ async def serve(args: argparse.Namespace) -> None:
 
     if args.tracemalloc:
         tracemalloc.start()
-    gc_pauses = watch_gc()
+    gc_watch = GcWatch()
+    if args.profile_wakes:
+        import cProfile
+
+        profiler = cProfile.Profile()
     http, dns, server, lan, wan = free_ports(5)
     cfg = parse_agent_flags(["-dev", "-node", "bench", "-http-port", str(http), "-dns-port", str(dns),
                              "-server-port", str(server), "-serf-lan-port", str(lan), "-serf-wan-port", str(wan),
@@ -121,6 +132,9 @@ async def serve(args: argparse.Namespace) -> None:
             listener.server.limits, max_connections=args.watchers + 1000,
             max_conns_per_client=cfg.limits.http_max_conns_per_client)
         raft = ctx.extras["raft"]
+        # As `run_agent` does once the agent is up: boot-time objects leave the collector's generations.
+        gc.collect()
+        gc.freeze()
         print(json.dumps({"ready": True, "port": ctx.http_addr[1], "pid": os.getpid(),
                           "limits": msgspec.structs.asdict(listener.server.limits)}), flush=True)
         stdin = trio.lowlevel.FdStream(os.dup(sys.stdin.fileno()))
@@ -136,11 +150,18 @@ async def serve(args: argparse.Namespace) -> None:
                 if command == "quit":
                     nursery.cancel_scope.cancel()
                     return
+                if command == "profile-on" and args.profile_wakes:
+                    profiler.enable()
+                elif command == "profile-off" and args.profile_wakes:
+                    profiler.disable()
+                    profiler.dump_stats(args.profile_wakes)
                 stats = {"rss_kb": rss_kb(), "waiters": len(raft.waiters), "applied": raft.applied_index,
                          "open_connections": listener.server.open_connections}
                 if args.tracemalloc:
                     stats["traced_kb"] = tracemalloc.get_traced_memory()[0] // 1024
-                stats["gc_max_pause_ms"] = {gen: round(p * 1000, 1) for gen, p in gc_pauses.items()}
+                stats["gc_max_pause_ms"] = {gen: round(p * 1000, 1) for gen, p in gc_watch.longest.items()}
+                stats["gc_count"] = dict(gc_watch.count)
+                stats["gc_total_ms"] = {gen: round(p * 1000, 1) for gen, p in gc_watch.total.items()}
                 print(json.dumps(stats), flush=True)
         nursery.cancel_scope.cancel()
 
@@ -159,6 +180,8 @@ class Server:
             argv.append("--tracemalloc")
         if args.profile:
             argv += ["--profile", args.profile]
+        if args.profile_wakes:
+            argv += ["--profile-wakes", args.profile_wakes]
         self.log = open(os.path.join("/tmp", f"bench-watchers-{os.getpid()}.log"), "wb")
         self.proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self.log, cwd=REPO)
         banner = self._line(60)
@@ -177,9 +200,10 @@ class Server:
             raise SystemExit(f"server exited ({self.proc.poll()}); see {self.log.name}")
         return json.loads(line)
 
-    def stats(self) -> dict[str, Any]:
+    def stats(self, command: str = "stats") -> dict[str, Any]:
+        """Send ``command`` (``stats``, ``profile-on``, ``profile-off``); every command answers with stats."""
         assert self.proc.stdin is not None
-        self.proc.stdin.write(b"stats\n")
+        self.proc.stdin.write(command.encode() + b"\n")
         self.proc.stdin.flush()
         return self._line(30)
 
@@ -209,9 +233,9 @@ class Server:
 
 
 class Watcher:
-    """One keep-alive connection carrying one blocking query at a time."""
+    """One keep-alive connection carrying one request at a time (a blocking query, or the writer's PUT)."""
 
-    __slots__ = ("sock", "key", "index", "parser", "status", "reply_index", "done", "done_at", "source")
+    __slots__ = ("sock", "key", "index", "parser", "status", "reply_index", "done", "done_at", "source", "body")
 
     def __init__(self, sock: socket.socket, key: str, source: str) -> None:
         self.sock = sock
@@ -223,6 +247,7 @@ class Watcher:
         self.reply_index = 0
         self.done = False
         self.done_at = 0.0
+        self.body = b""
 
     def on_header(self, name: bytes, value: bytes) -> None:
         if name.lower() == b"x-consul-index":
@@ -231,20 +256,28 @@ class Watcher:
     def on_headers_complete(self) -> None:
         self.status = self.parser.get_status_code()
 
+    def on_body(self, body: bytes) -> None:
+        self.body += body
+
     def on_message_complete(self) -> None:
         self.done = True
 
-    def send(self, target: str, port: int) -> None:
+    def send(self, target: str, port: int, method: str = "GET", body: bytes = b"") -> None:
         self.parser = httptools.HttpResponseParser(self)
         self.done = False
         self.status = 0
-        self.sock.sendall(f"GET {target} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n\r\n".encode())
+        self.body = b""
+        length = f"Content-Length: {len(body)}\r\n" if method != "GET" else ""
+        self.sock.sendall(f"{method} {target} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n{length}\r\n".encode() + body)
 
     def block(self, port: int) -> None:
         self.send(f"/v1/kv/{self.key}?index={self.index}&wait=600s", port)
 
 
 class Client:
+    """Every watcher connection and the writer's, on one epoll: a reply is timestamped as soon as its
+    last byte is read, also while a write is still waiting for its own acknowledgement."""
+
     def __init__(self, port: int, n: int, sources: list[str]) -> None:
         self.port = port
         self.epoll = select.epoll()
@@ -252,7 +285,12 @@ class Client:
         self.watchers: list[Watcher] = []
         self.n = n
         self.sources = sources
-        self.writer = http.client.HTTPConnection("127.0.0.1", port, timeout=60, source_address=("127.0.0.1", 0))
+        self.completed: list[Watcher] = []  # watchers whose reply completed, in order (callers clear it)
+        sock = socket.create_connection(("127.0.0.1", port), timeout=60, source_address=("127.0.0.1", 0))
+        sock.setblocking(False)
+        self.writer = Watcher(sock, "", "127.0.0.1")
+        self.epoll.register(sock.fileno(), select.EPOLLIN)
+        self.by_fd[sock.fileno()] = self.writer
 
     # -- connections ----------------------------------------------------------------------------------
 
@@ -284,17 +322,22 @@ class Client:
         return time.perf_counter() - started
 
     def pump(self, timeout: float) -> list[Watcher]:
-        """Read what is readable (waiting up to ``timeout``); return the watchers whose reply completed."""
+        """Read what is readable (waiting up to ``timeout``); return the watchers whose reply completed
+        (also appended to ``completed``). The writer's reply only sets its ``done``/``done_at``."""
         finished = []
+        now = time.perf_counter
         for fd, _ in self.epoll.poll(timeout):
             w = self.by_fd[fd]
             data = w.sock.recv(65536)
+            at = now()  # the reply is here; parsing it is the client's time, not the server's
             if not data:
-                raise SystemExit(f"server closed a watcher connection ({w.source})")
+                raise SystemExit(f"server closed a connection ({w.source})")
             w.parser.feed_data(data)
             if w.done:
-                w.done_at = time.perf_counter()
-                finished.append(w)
+                w.done_at = at
+                if w is not self.writer:
+                    finished.append(w)
+        self.completed += finished
         return finished
 
     def collect(self, watchers: list[Watcher], timeout: float = 120.0) -> None:
@@ -316,19 +359,27 @@ class Client:
         self.collect(self.watchers)
         for w in self.watchers:
             w.index = w.reply_index
+        self.completed.clear()
 
     # -- writes ---------------------------------------------------------------------------------------
 
-    def put(self, key: str, value: bytes) -> tuple[float, float]:
-        """PUT through the writer; returns (sent, acknowledged) perf_counter times."""
+    def request(self, method: str, target: str, body: bytes) -> tuple[float, float]:
+        """One request on the writer's connection, pumping every watcher meanwhile; returns (sent,
+        acknowledged) perf_counter times."""
+        writer = self.writer
         sent = time.perf_counter()
-        self.writer.request("PUT", f"/v1/kv/{key}", body=value)
-        resp = self.writer.getresponse()
-        body = resp.read()
-        acked = time.perf_counter()
-        if resp.status != 200:
-            raise SystemExit(f"PUT {key}: {resp.status} {body!r}")
-        return sent, acked
+        writer.send(target, self.port, method, body)
+        deadline = time.monotonic() + 60
+        while not writer.done:
+            if time.monotonic() > deadline:
+                raise SystemExit(f"{method} {target}: no reply")
+            self.pump(1.0)
+        if writer.status != 200:
+            raise SystemExit(f"{method} {target}: {writer.status} {writer.body[:200]!r}")
+        return sent, writer.done_at
+
+    def put(self, key: str, value: bytes) -> tuple[float, float]:
+        return self.request("PUT", f"/v1/kv/{key}", value)
 
     def txn_create(self, keys: list[str]) -> None:
         import base64
@@ -336,18 +387,23 @@ class Client:
         for start in range(0, len(keys), 64):
             ops = [{"KV": {"Verb": "set", "Key": k, "Value": base64.b64encode(b"v0").decode()}}
                    for k in keys[start:start + 64]]
-            self.writer.request("PUT", "/v1/txn", body=json.dumps(ops).encode())
-            resp = self.writer.getresponse()
-            body = resp.read()
-            if resp.status != 200:
-                raise SystemExit(f"txn: {resp.status} {body[:200]!r}")
+            self.request("PUT", "/v1/txn", json.dumps(ops).encode())
 
     def close(self) -> None:
-        for w in self.watchers:
+        for w in [*self.watchers, self.writer]:
             self.epoll.unregister(w.sock.fileno())
             w.sock.close()
         self.epoll.close()
-        self.writer.close()
+
+
+def gc_delta(before: dict[str, Any], after: dict[str, Any]) -> str:
+    """The server's collections between two stats replies, as "gen: count/total ms" per generation."""
+    parts = []
+    for gen in ("0", "1", "2"):
+        n = after["gc_count"][gen] - before["gc_count"][gen]
+        ms = after["gc_total_ms"][gen] - before["gc_total_ms"][gen]
+        parts.append(f"gen{gen} {n}x {ms:.1f} ms")
+    return ", ".join(parts)
 
 
 def pct(values: list[float], p: float) -> float:
@@ -392,15 +448,20 @@ def scenario_one_key(args: argparse.Namespace) -> dict[str, Any]:
         sent_lat: list[float] = []
         ack_lat: list[float] = []
         fanout: list[float] = []
+        burst_gc: list[str] = []
         spurious = 0
         for round_ in range(args.rounds):
+            client.completed.clear()
             for key in ("bench/cold", "bench/hot2", "bench/hot/x"):
                 client.put(key, f"noise{round_}".encode())
             after_noise = server.stats()
-            woke_by_noise = client.pump(0)  # anything readable right now?
-            spurious += len(woke_by_noise) + (args.watchers - after_noise["waiters"])
+            client.pump(0)  # anything readable right now?
+            spurious += len(client.completed) + (args.watchers - after_noise["waiters"])
+            if args.profile_wakes:
+                server.stats("profile-on")
             sent, acked = client.put("bench/hot", f"v{round_ + 1}".encode())
             client.collect(client.watchers)
+            burst_gc.append(gc_delta(after_noise, server.stats("profile-off" if args.profile_wakes else "stats")))
             times = [w.done_at for w in client.watchers]
             sent_lat += [t - sent for t in times]
             ack_lat += [t - acked for t in times]
@@ -415,6 +476,7 @@ def scenario_one_key(args: argparse.Namespace) -> dict[str, Any]:
         out["wake_from_send"] = fmt(sent_lat)
         out["wake_from_ack"] = fmt(ack_lat)
         out["full_fanout_ms"] = [round(f * 1000, 1) for f in fanout]
+        out["server_gc_during_each_fanout"] = burst_gc
         out["server_gc_max_pause_ms"] = server.stats()["gc_max_pause_ms"]
     finally:
         client.close()
@@ -444,14 +506,14 @@ def scenario_many_keys(args: argparse.Namespace) -> dict[str, Any]:
         wrong = 0
         for step in range(args.writes):
             target = client.watchers[rng.randrange(args.watchers)]
+            client.completed.clear()
             sent, acked = client.put(target.key, f"w{step}".encode())
-            finished: list[Watcher] = []
             deadline = time.monotonic() + 30
             while not target.done:
                 if time.monotonic() > deadline:
                     raise SystemExit(f"watcher of {target.key} did not wake")
-                finished += client.pump(1.0)
-            wrong += sum(1 for w in finished if w is not target)
+                client.pump(1.0)
+            wrong += sum(1 for w in client.completed if w is not target)
             stats = server.stats()
             wrong += (args.watchers - 1) - stats["waiters"]
             sent_lat.append(target.done_at - sent)
@@ -479,6 +541,8 @@ def main() -> None:
     parser.add_argument("--tracemalloc", action="store_true")
     parser.add_argument("--scenario", choices=("one", "many", "both"), default="both")
     parser.add_argument("--profile", metavar="PATH", help="run the server under cProfile, stats to PATH")
+    parser.add_argument("--profile-wakes", metavar="PATH",
+                        help="one key: profile the server (cProfile) only around each waking write, stats to PATH")
     args = parser.parse_args()
     if args.serve:
         import trio

@@ -72,6 +72,14 @@ def test_three_servers_and_a_client_survive_leader_kill_and_full_restart(tmp_pat
             wait_until(lambda: kv_put(client, key, value), 15, f"write {key} through the client")
             acknowledged[key] = value
 
+        # SIGTERM on a client agent is a graceful leave (Consul's leave_on_terminate default for clients):
+        # the servers see it as left (Status 3), not failed, and the leader takes it out of the catalog.
+        client.kill(signal.SIGTERM)
+        wait_until(lambda: [m["Status"] for m in cluster.servers[0].get_json("/v1/agent/members")
+                            if m["Name"] == "c1"] == [3], 20, "c1 seen as left after SIGTERM")
+        wait_until(lambda: cluster.servers[0].get_json("/v1/catalog/node/c1") is None, 20,
+                   "c1 deregistered from the catalog")
+
         leader = cluster.leader()
         assert leader is not None
         leader.kill(signal.SIGKILL)

@@ -33,6 +33,15 @@ from actors.state import (
     decode_command,
     encode_command,
 )
+from actors.state.acl_commands import (
+    ACLBootstrap,
+    ACLInitBuiltins,
+    ACLPolicyDelete,
+    ACLPolicySet,
+    ACLTokenDelete,
+    ACLTokenSet,
+)
+from actors.state.acl_models import ACLPolicy
 from actors.state.durations import format_duration_ns, parse_duration_ns
 
 SECOND = 1_000_000_000
@@ -199,6 +208,12 @@ SAMPLES = [
     ),
     NodeDeregister(node="n", service_id="web"),
     CheckUpdate(node="n", check_id="c", status="passing", output="ok"),
+    ACLBootstrap(accessor_id="a", secret_id="s", reset_index=3),
+    ACLInitBuiltins(initial_management_accessor="a", initial_management_secret="s"),
+    ACLTokenSet(accessor_id="a", secret_id="s", policies=["p"], expiration_ttl_ns=5, create=False),
+    ACLTokenDelete(accessor_id="a"),
+    ACLPolicySet(policy=ACLPolicy(id="p", name="n", rules='key "" { policy = "read" }'), create=False),
+    ACLPolicyDelete(id="p"),
 ]
 
 

@@ -22,7 +22,8 @@ from ..schema_workloads import Workload
 from ..stats import OpStats
 
 # Answers that prove a write was not applied (Consul refuses before the Raft apply).
-DEFINITE_REFUSALS = ("No cluster leader", "Permission denied", "rpc error making call: No cluster leader")
+DEFINITE_REFUSALS = ("No cluster leader", "Permission denied", "rpc error making call: No cluster leader",
+                     "No path to datacenter")  # ?dc=<other>: no server there could be reached, nothing sent
 
 
 def classify_agent_error(exc: AgentError) -> str:
@@ -99,6 +100,15 @@ class BaseWorkload:
 
     def metrics(self) -> dict[str, Any]:
         return self.stats.summary(self.active_seconds())
+
+    def metrics_between(self, start: float, end: float) -> dict[str, Any]:
+        """`metrics` over the ops that ended between ``start`` and ``end`` (Trio times), clipped to the
+        workload's own run."""
+        if self.started_at is not None:
+            start = max(start, self.ctx.t0 + self.started_at)  # type: ignore[operator]
+        if self.ended_at is not None:
+            end = min(end, self.ctx.t0 + self.ended_at)  # type: ignore[operator]
+        return self.stats.summary_between(start, max(start, end))
 
     def live_rate(self) -> float:
         return self.stats.recent_rate(trio.current_time())

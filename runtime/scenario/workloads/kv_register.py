@@ -6,7 +6,7 @@ carries a value no other write uses (``<workload>/<client>/<seq>``), so an indet
 and a stale read is provable. Ops are recorded in a `runtime.checker.HistoryRecorder` with times on the
 run's clock, in the checker's `KVModel` vocabulary:
 
-- read:  GET /v1/kv/<key>[?consistent|?stale] -> ("read", k, None) -> value or None;
+- read:  GET /v1/kv/<key>[?consistent|?stale][&dc=] -> ("read", k, None) -> value or None;
 - write: PUT /v1/kv/<key>                       -> ("write", k, v) -> None;
 - cas:   a recorded read giving (value, ModifyIndex), then PUT ?cas=<index> -> ("cas", k, (value, new))
   -> True/False. With unique values the index check is exactly "the value is still `value`".
@@ -95,13 +95,14 @@ class KVRegisterWorkload(BaseWorkload):
         started = trio.current_time()
         op_id = self.recorder.invoke(client, ("read", key, None), self._now())
         try:
-            value, index = await self.api(node).kv_get(key, self.spec.consistency, self.timeout, retry_stale=False)
+            value, index = await self.api(node).kv_get(key, self.spec.consistency, self.timeout, retry_stale=False,
+                                                       dc=self.spec.dc)
         except MissingEndpoint:
             self.recorder.fail(op_id, self._now())
             raise
         except (AgentError, HttpClientError) as exc:
             self.recorder.fail(op_id, self._now())
-            self.stats.record("read", "fail", 0.0, trio.current_time())
+            self.stats.record("read", "fail", trio.current_time() - started, trio.current_time())
             if isinstance(exc, ConnectFailed):
                 state["attempt"] += 1
             return None
@@ -116,27 +117,28 @@ class KVRegisterWorkload(BaseWorkload):
         op_id = self.recorder.invoke(client, op, self._now())
         try:
             value = op[2][1] if name == "cas" else op[2]
-            swapped = await self.api(node).kv_put(key, value, cas=cas, timeout=self.timeout, retry_stale=False)
+            swapped = await self.api(node).kv_put(key, value, cas=cas, timeout=self.timeout, retry_stale=False,
+                                                  dc=self.spec.dc)
         except MissingEndpoint:
             self.recorder.fail(op_id, self._now())
             raise
         except AgentError as exc:
-            self._unresolved(op_id, name, classify_agent_error(exc))
+            self._unresolved(op_id, name, classify_agent_error(exc), started)
             return
         except HttpClientError as exc:
-            self._unresolved(op_id, name, "fail" if exc.definite else "info")
+            self._unresolved(op_id, name, "fail" if exc.definite else "info", started)
             if isinstance(exc, ConnectFailed):
                 state["attempt"] += 1
             return
         if name == "write" and not swapped:  # a plain PUT answering false was refused
-            self._unresolved(op_id, name, "fail")
+            self._unresolved(op_id, name, "fail", started)
             return
         self.recorder.ok(op_id, swapped if name == "cas" else None, self._now())
         self.stats.record(name, "ok", trio.current_time() - started, trio.current_time())
 
-    def _unresolved(self, op_id: int, name: str, outcome: str) -> None:
+    def _unresolved(self, op_id: int, name: str, outcome: str, started: float) -> None:
         if outcome == "fail":
             self.recorder.fail(op_id, self._now())
         else:
             self.recorder.info(op_id, self._now())
-        self.stats.record(name, outcome, 0.0, trio.current_time())  # type: ignore[arg-type]
+        self.stats.record(name, outcome, trio.current_time() - started, trio.current_time())  # type: ignore[arg-type]
