@@ -12,6 +12,9 @@ Input rules, with Consul's texts: an empty key needs ``?recurse``/``?keys`` (``M
 (DELETE) do not combine (``Conflicting flags: ...``); numbers are unsigned 64-bit. A malformed session
 UUID in ``?acquire`` is 400; an unknown one is Consul's 500 ``invalid session "..."``.
 
+ACLs (``kv_acl``): GET ``key:read`` (403), listings filtered key by key (``key:list`` on the prefix
+with ``acl.enable_key_list_policy``), PUT ``key:write``, recursive DELETE write on the whole prefix.
+
 What must never live here: the lock/CAS semantics themselves (the store's) or query-string plumbing
 shared with other endpoints (``query``).
 """
@@ -72,31 +75,41 @@ def install_kv(router: Router, api: Api) -> None:
             check_listing(caller, ctx, key)
         if present(req, "keys"):
             sep = req.arg("separator", req.arg("seperator", "")) or ""
+            shared = api.shared(req, ("keys", key, sep), shareable=not seen.active)
             index, keys, meta = await api.blocker.run(
-                api.backend, opts, seen.wrap(lambda ws: readable_keys(api.store, key, sep, ws, seen)))
+                api.backend, opts, shared.wrap(seen.wrap(lambda ws: readable_keys(api.store, key, sep, ws, seen))))
+            if (hit := shared.get(meta)) is not None:
+                return hit
             headers = seen.mark(read_headers(index, meta))
             if not keys and key:
-                return Response(404, b"", headers)
-            return api.reply(req, keys, headers=headers)
+                return shared.keep(Response(404, b"", headers))
+            return shared.keep(api.reply(req, keys, headers=headers))
         if present(req, "recurse"):
+            shared = api.shared(req, ("recurse", key), shareable=not seen.active)
             index, entries, meta = await api.blocker.run(
-                api.backend, opts, seen.wrap(lambda ws: readable_entries(api.store, key, ws, seen)))
+                api.backend, opts, shared.wrap(seen.wrap(lambda ws: readable_entries(api.store, key, ws, seen))))
+            if (hit := shared.get(meta)) is not None:
+                return hit
             headers = seen.mark(read_headers(index, meta))
             if not entries:
-                return Response(404, b"", headers)
-            return api.reply(req, entries, headers=headers)
+                return shared.keep(Response(404, b"", headers))
+            return shared.keep(api.reply(req, entries, headers=headers))
         if not key:
             raise HTTPError(400, "Missing key name")
         require(caller, caller.authz.key_read(key), "key:read", key)
-        index, entry, meta = await api.blocker.run(api.backend, opts, lambda ws: api.store.kv_get(key, ws))
+        raw = present(req, "raw")
+        shared = api.shared(req, ("get", key, raw))  # the answer no longer depends on the caller
+        index, entry, meta = await api.blocker.run(api.backend, opts, shared.wrap(lambda ws: api.store.kv_get(key, ws)))
+        if (hit := shared.get(meta)) is not None:
+            return hit
         headers = read_headers(index, meta)
         if entry is None:
-            return Response(404, b"", headers)
-        if present(req, "raw"):
+            return shared.keep(Response(404, b"", headers))
+        if raw:
             headers["X-Content-Type-Options"] = "nosniff"
             headers["Content-Security-Policy"] = "sandbox"
-            return Response(200, entry.value or b"", headers, content_type="text/plain")
-        return api.reply(req, [entry], headers=headers)
+            return shared.keep(Response(200, entry.value or b"", headers, content_type="text/plain"))
+        return shared.keep(api.reply(req, [entry], headers=headers))
 
     async def kv_put(req: Request) -> Response:
         check_datacenter(ctx, req.arg("dc"))

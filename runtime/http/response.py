@@ -24,9 +24,13 @@ class Response:
     ``headers`` is a plain dict owned by the response (after-hooks add to it). ``Content-Length`` and
     ``Connection`` are the server's business and are ignored if set here; set the content type through
     ``content_type``. ``Content-Type`` is only sent when the body is non-empty.
+
+    ``repeated`` (off by default) says that many responses with this very status and these headers are
+    expected at about the same time (one answer shared by many waiters): the server then keeps the
+    encoded head in a small cache keyed by everything it is made of, and encodes it once.
     """
 
-    __slots__ = ("status", "body", "headers", "content_type")
+    __slots__ = ("status", "body", "headers", "content_type", "repeated")
 
     def __init__(
         self,
@@ -39,6 +43,7 @@ class Response:
         self.body = body.encode() if isinstance(body, str) else body
         self.headers = {} if headers is None else headers
         self.content_type = content_type
+        self.repeated = False
 
     def __repr__(self) -> str:
         return f"<Response {self.status} {len(self.body)}B>"

@@ -1,7 +1,9 @@
 """Turns a `Response` into HTTP/1.1 bytes.
 
 What lives here: status lines, header encoding (with CR/LF injection refused), ``Content-Length``
-framing, the ``Connection`` header, and a few canned byte strings the server sends without a router.
+framing, the ``Connection`` header, a few canned byte strings the server sends without a router, and a
+small cache of encoded heads for `Response.repeated` answers (one write that wakes 10,000 watchers
+of one key makes 10,000 equal heads).
 
 What must never live here: IO, routing, or decisions about *whether* to keep a connection alive.
 """
@@ -26,6 +28,10 @@ def status_line(status: int) -> str:
     return line
 
 
+_HEADS: dict[tuple, bytes] = {}  # encoded heads of `Response.repeated` responses, by what they are made of
+_HEADS_LIMIT = 256  # then the cache starts afresh: it only has to span one burst of equal answers
+
+
 def encode_response(
     resp: Response, keep_alive: bool = True, http10: bool = False, head_only: bool = False
 ) -> bytes:
@@ -33,6 +39,30 @@ def encode_response(
 
     Raises ValueError when a header name or value contains CR or LF.
     """
+    body = resp.body
+    if resp.repeated:
+        # Everything the head is made of; equal keys give equal heads, so a hit is always right.
+        key = (resp.status, resp.content_type, len(body), keep_alive, http10, *resp.headers.items())
+        try:
+            head = _HEADS.get(key)
+        except TypeError:  # an unhashable header value: encode as usual
+            head = None
+            key = None
+        if head is None:
+            head = encode_head(resp, keep_alive, http10)
+            if key is not None:
+                if len(_HEADS) >= _HEADS_LIMIT:
+                    _HEADS.clear()
+                _HEADS[key] = head
+    else:
+        head = encode_head(resp, keep_alive, http10)
+    if head_only or not body:
+        return head
+    return head + body
+
+
+def encode_head(resp: Response, keep_alive: bool = True, http10: bool = False) -> bytes:
+    """Status line and headers, with the blank line that ends them."""
     body = resp.body
     parts = [status_line(resp.status)]
     content_type = resp.content_type
@@ -56,10 +86,7 @@ def encode_response(
         parts.append("Connection: keep-alive\r\n\r\n")
     else:
         parts.append("\r\n")
-    head = "".join(parts).encode()
-    if head_only or not body:
-        return head
-    return head + body
+    return "".join(parts).encode()
 
 
 def canned(status: int, message: str) -> bytes:
