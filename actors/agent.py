@@ -36,6 +36,7 @@ from actors.api.common import install_common
 from actors.api.event import install_event
 from actors.api.keyring import install_keyring
 from actors.api.operator_raft import install_operator_raft
+from actors.api.runtime_acl import install_runtime_acl
 from actors.api.state_api import install_state_api
 from actors.api.status import install_status
 from actors.config import AgentConfig
@@ -83,6 +84,7 @@ def build_router(ctx: AgentContext) -> Router:
     install_state_api(router, ctx)
     install_operator_raft(router, ctx)
     install_inspector(router, ctx.tree)
+    install_runtime_acl(router, ctx)  # operator:read/write on the inspector and fault injection
     if ctx.config.enable_fault_injection:
         install_fault_injection(router, ctx.tree)
         install_fault_table(router, ctx.extras["faults"])

@@ -10,6 +10,8 @@ Endpoints:
 * ``PUT /v1/agent/check/update/<id>`` with ``{"Status", "Output"}`` (output capped at the check's
   ``OutputMaxSize``, 4 KiB by default).
 
+ACLs: see ``agent_acl`` (service checks by their service, node checks ``node:*`` on this node).
+
 What must never live here: validation rules or state changes (``actors.local``).
 """
 

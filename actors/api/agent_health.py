@@ -6,6 +6,8 @@ body is ``{"AggregatedStatus", "Service", "Checks"}`` (a list of those by name),
 just the status word. The checks are the service's own plus the node's. Unknown: 404, with
 ``ServiceId <id> not found`` / ``ServiceName <name> Not Found`` as text, or a critical/empty JSON body.
 
+ACLs: ``service:read`` on the service (by ID: on the existing service's name).
+
 What must never live here: the aggregation rule (``actors.local.views.aggregated_status``).
 """
 

@@ -8,7 +8,7 @@ same one the ``local``, ``health`` and ``catalog.sync`` actors use) and installs
 * ``agent_checks``: ``/v1/agent/checks``, ``/v1/agent/check/register|deregister|pass|warn|fail|update``;
 * ``agent_maintenance``: ``/v1/agent/maintenance``, ``/v1/agent/service/maintenance/<id>``;
 * ``agent_health``: ``/v1/agent/health/service/id/<id>``, ``/name/<name>``;
-* here: ``PUT /v1/agent/reload``, re-reading the config's service and check definitions (through
+* here: ``PUT /v1/agent/reload`` (``agent:write``), re-reading the config's service and check definitions (through
   ``LocalAgent.config_loader`` when set).
 
 What must never live here: endpoint logic of the groups, or the local state's rules.

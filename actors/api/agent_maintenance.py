@@ -5,6 +5,8 @@
 for enable: "<v>"``); an unknown service is 404. Enabling adds the synthetic critical check, disabling
 removes it; the answer is an empty 200.
 
+ACLs: node maintenance ``node:write`` on this node; a service's ``service:write`` on it.
+
 What must never live here: what maintenance means (``actors.local.maintenance``).
 """
 

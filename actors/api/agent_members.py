@@ -9,6 +9,8 @@ body once a seed exchanged state, else 500 with one line per address and its rea
 Consul reads ``wan`` on members and join as "non-empty value", and ``prune``/``wan`` on force-leave by
 presence; so do we.
 
+ACLs: members filtered by ``node:read``; join/leave ``agent:write``; force-leave ``operator:write``.
+
 What must never live here: gossip logic; everything goes through ``ctx.extras["gossip"]``.
 """
 

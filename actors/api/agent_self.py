@@ -5,6 +5,8 @@ What lives here: the shape Consul clients expect: exactly the top-level keys ``C
 Sections grow as subsystems land (raft and serf statistics are read from the live actor tree); ``Member``
 and ``Stats.serf_lan``/``serf_wan`` come from gossip (``ctx.extras["gossip"]``) when it runs.
 
+ACLs: ``agent:read`` on this node.
+
 What must never live here: anything that changes agent state.
 """
 

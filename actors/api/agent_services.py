@@ -9,6 +9,8 @@ Endpoints:
 * ``GET /v1/agent/service/<id>``: the service with ``ContentHash`` (also in ``X-Consul-ContentHash``);
   ``?hash=<h>`` blocks until the hash changes or ``?wait`` passes.
 
+ACLs: see ``agent_acl`` (listing filtered by ``service:read``, writes ``service:write``).
+
 What must never live here: validation rules or state changes (``actors.local``).
 """
 

@@ -13,6 +13,9 @@ before it gets here, ``actors/wan/router.py``; ``?dc=`` is ignored, as Consul do
 ``0.0.0.0``/``::``, are 400; the store's refusals (``Must provide node``...) are 400 for bad input and
 500 for a missing node/service, as Consul reports them.
 
+ACLs: register/deregister are vetted by ``catalog_acl``; lists are filtered by ``node:read`` /
+``service:read`` (an unreadable node is ``null``); ``datacenters`` needs nothing.
+
 What must never live here: catalog semantics (the store's) or how checks are run (agent endpoints).
 """
 

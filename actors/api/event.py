@@ -7,6 +7,8 @@ an oversized event 500 (Consul's status for its fire errors). List returns the e
 (at most 256, oldest first, ``?name`` filters), blocks on ``?index`` until the index *differs* (it is a
 hash of the newest event's ID, not a counter: Consul's ``uuidToUint64``), and never reports index 0.
 
+ACLs: fire ``event:write`` on the name; list filtered by ``event:read`` (before the index is taken).
+
 What must never live here: the event buffer or gossip (``actors.gossip``).
 """
 

@@ -8,6 +8,8 @@ empty name is Consul's 400 (``Missing node name``, ``Missing service name``, ``M
 a state other than ``any|passing|warning|critical`` is 400. Every read honours the consistency
 flags and blocks on ``?index``.
 
+ACLs: every list is filtered by ``node:read`` on the node and ``service:read`` on the service.
+
 What must never live here: health semantics (which checks a service entry carries; the store's) or
 running checks.
 """

@@ -6,6 +6,8 @@ insensitively, as Go's JSON decoder does) and answer 200 with an empty body; lis
 encryption is off, and with 500 listing the nodes when any member failed the operation or did not
 answer in time. ``relay-factor`` and ``local-only`` are accepted and ignored.
 
+ACLs: list ``keyring:read``; install/use/remove ``keyring:write``.
+
 What must never live here: keyring logic (``actors.gossip``).
 """
 

@@ -9,6 +9,8 @@ below (``Index`` 0, as py-consul expects of a fresh dev server). An agent with n
 client with no servers) answers 500 ``No known Consul servers``. Autopilot health is 200 when
 healthy and 429 when not, with the same JSON body.
 
+ACLs: both need ``operator:read``.
+
 What must never live here: Raft or autopilot logic, or operator writes (peer removal, leadership
 transfer, autopilot configuration), which belong with the Raft subsystem.
 """

@@ -4,6 +4,8 @@ What lives here: ``DELETE /v1/operator/raft/peer?id=|address=`` (an unknown peer
 Consul's) and ``POST /v1/operator/raft/transfer-leader[?id=]`` (errors when there is no other voter).
 Both go through the server's `RaftBackend`, which forwards to the leader.
 
+ACLs: both need ``operator:write``.
+
 What must never live here: Raft logic.
 """
 

@@ -12,6 +12,9 @@ destroy of an unknown ID is ``true``, info of one is ``[]``, renew of one is 404
 ``Session id '<id>' not found``. Bad input (JSON, durations, behaviour, TTL range, a malformed UUID)
 is 400.
 
+ACLs: create ``session:write`` on the session's node; destroy/renew the same on the existing
+session's node; info/node/list filtered by ``session:read``.
+
 What must never live here: session semantics (invalidation, lock release; the store's) or the TTL
 timers (the backend's reaper).
 """

@@ -11,6 +11,9 @@ honoured and ``X-Consul-KnownLeader`` / ``X-Consul-LastContact`` are set, but it
 other transaction is committed as one command. Either way a rolled-back transaction answers 409 with
 the same ``{"Results": null, "Errors": [...]}`` body; success is 200 with ``Results``.
 
+ACLs (``txn_acl``): every op is checked like its own endpoint first; refused ops answer 409 with
+per-op ``Permission denied`` errors and nothing runs; results the token may not read are left out.
+
 What must never live here: the verbs' semantics (``actors/state/txn.py``).
 """
 

@@ -12,7 +12,8 @@ What lives here: `QueryHandler.answer(data, transport)`, the whole life of one q
    over the WAN to a server of that datacenter, whose reply is ours (an unknown datacenter is
    NXDOMAIN, Consul's answer to "No path to datacenter"; a known one that does not answer SERVFAIL);
    otherwise the read barrier (``stale`` while ``dns_config.allow_stale``, so DNS keeps
-   answering without a leader; bounded by `READ_TIMEOUT`), then `Resolver` on the local replica;
+   answering without a leader; bounded by `READ_TIMEOUT`), then `Resolver` on the local replica as
+   the agent's DNS token may read it (``acl_view``; a forwarding client's token when it sent one);
    a reverse name nobody has is forwarded like an outside name, else NXDOMAIN;
 5. trimmed for the transport (`trim`), TC set only with ``enable_truncate``, and rendered; answers
    of more than `OFFLOAD_ANSWERS` records are trimmed and rendered in a worker thread (at most
@@ -34,6 +35,7 @@ import dns.rdatatype
 import trio
 
 from actors.dns import recurse, trim, wire
+from actors.dns.acl_view import dns_store
 from actors.dns.names import NodeName, Outside, ServiceName, classify
 from actors.dns.resolve import Outcome, Resolver
 from actors.dns.settings import DnsSettings
@@ -62,7 +64,8 @@ class QueryHandler:
         self.resolver = Resolver(settings, rng)
         self._render_limiter = trio.CapacityLimiter(RENDER_THREADS)
 
-    async def answer(self, data: bytes, transport: str) -> bytes | None:
+    async def answer(self, data: bytes, transport: str, token: str | None = None) -> bytes | None:
+        """``token``: a forwarding client agent's DNS token (None: this agent's own, see ``acl_view``)."""
         stats = self.stats
         stats.queries += 1
         stats.in_flight += 1
@@ -77,7 +80,7 @@ class QueryHandler:
                 return rejected.reply
             stats.by_qtype[dns.rdatatype.to_text(query.question[0].rdtype)] += 1
             try:
-                response, capped = await self._respond(query, transport)
+                response, capped = await self._respond(query, transport, token)
                 if capped is not None:
                     reply = await self._render(query, response, transport, capped)
                 else:
@@ -98,7 +101,8 @@ class QueryHandler:
         response.set_rcode(rcode)
         return response
 
-    async def _respond(self, query: dns.message.Message, transport: str) -> tuple[dns.message.Message, bool | None]:
+    async def _respond(self, query: dns.message.Message, transport: str,
+                       token: str | None = None) -> tuple[dns.message.Message, bool | None]:
         """The response, and None when it is final (an error reply or a recursor's answer); otherwise
         whether its answers were already capped for the transport, before `trim.fit` renders it."""
         s = self.settings
@@ -129,7 +133,8 @@ class QueryHandler:
         response.flags |= dns.flags.AA
         serial = int(clock.wall_time())
         cap = trim.answer_cap(query, transport, s.udp_answer_limit)
-        outcome = self.resolver.resolve(backend.store, lookup, question, response, serial, cap)
+        store = dns_store(self.ctx, backend.store, token)  # what the DNS token may read (ACLs)
+        outcome = self.resolver.resolve(store, lookup, question, response, serial, cap)
         if outcome is Outcome.PTR_MISS:
             if s.recursors:
                 return await self._recurse(query, transport), None

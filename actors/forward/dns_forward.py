@@ -24,6 +24,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from actors.dns.acl_view import forwarded_token
 from actors.forward.client import known_servers
 from actors.forward.messages import DnsAnswer, DnsCall
 from runtime.log import get_logger
@@ -54,9 +55,10 @@ async def forward_query(ctx: "AgentContext", packet: bytes, transport: str) -> b
     servers = known_servers(ctx)
     if client is None or not servers:
         return None
+    call = DnsCall(packet=packet, transport=transport, token=forwarded_token(ctx))  # ACLs: the client's token
     for address in servers:
         try:
-            answer = await client.call(address, DnsCall(packet=packet, transport=transport), timeout=DNS_FORWARD_TIMEOUT)
+            answer = await client.call(address, call, timeout=DNS_FORWARD_TIMEOUT)
         except RpcUnreachable:
             continue
         except RpcError as exc:

@@ -60,6 +60,7 @@ class DnsCall(Message, tag="forward.dns_call"):
 
     packet: bytes
     transport: str = "udp"
+    token: str = ""  # the client agent's DNS token ("" for none: the server's own tokens apply)
 
 
 class DnsAnswer(Message, tag="forward.dns_answer"):

@@ -50,7 +50,7 @@ def http_forward_server(ctx: "AgentContext") -> RpcServer:
             handler = ctx.extras.get("dns.handler")
             if handler is None:
                 raise HTTPError(500, "this server does not serve DNS")
-            reply = await handler.answer(call.packet, call.transport)
+            reply = await handler.answer(call.packet, call.transport, token=call.token or None)
             return DnsAnswer(packet=reply or b"")
         if isinstance(call, NodeView):
             backend = ctx.backend

@@ -188,4 +188,4 @@ class Request:
             raise HTTPError(400, "Request decode failed: JSON nested too deeply") from None
 
     def __repr__(self) -> str:
-        return f"<Request {self.method} {self.target}>"
+        return f"<Request {self.method} {self.raw_path}>"  # no query: it may carry credentials (?token=)

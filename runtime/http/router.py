@@ -149,6 +149,15 @@ class Router:
 
     # -- lookup -----------------------------------------------------------------------------------
 
+    def routes(self) -> list[tuple[str, str]]:
+        """Every (method, pattern) registered, in registration order; a websocket is ``("WS", pattern)``."""
+        out = []
+        for pattern, route in self._routes.items():
+            out.extend((method, pattern) for method in route.handlers)
+            if route.websocket is not None:
+                out.append(("WS", pattern))
+        return out
+
     def find(self, raw_path: str, path: str | None = None) -> tuple[Route, Mapping[str, str]] | None:
         """The route matching ``raw_path`` and its decoded parameters, or None.
 
