@@ -3,7 +3,7 @@
 What lives here:
 
 - `AgentConfig` and its sections (`Ports`, `DNSConfig`, `Limits`, `Performance`, `GossipLANConfig`,
-  `GossipWANConfig`, `ACL`, `ACLTokens`, `TLS` with `TLSDefaults`/`TLSInternalRPC`/`TLSInterface`): frozen
+  `GossipWANConfig`, `WanForwarding`, `ACL`, `ACLTokens`, `TLS` with `TLSDefaults`/`TLSInternalRPC`/`TLSInterface`): frozen
   msgspec Structs whose field names are the snake_case keys of Consul's JSON agent configuration and whose
   defaults are Consul's (``agent/config/default.go``). Every duration is a float number of seconds.
   `TLS.effective` gives one interface's TLS settings with the defaults filled in (`TLSSettings`).
@@ -62,6 +62,7 @@ __all__ = [
     "TLSInterface",
     "TLSInternalRPC",
     "TLSSettings",
+    "WanForwarding",
     "build_config",
     "config_warnings",
     "dev_overrides",
@@ -302,6 +303,27 @@ class GossipWANConfig(_Section):
     retransmit_mult: int = 4  # gossip_wan.retransmit_mult
 
 
+class WanForwarding(_Section):
+    """proconsul only, ``wan { ... }``: how a server forwards requests to another datacenter
+    (``actors/wan``). A dead or cut route must show up in about a second, never after a request timeout:
+    dialing is bounded on its own, and a request not answered soon has its route checked by a fresh dial."""
+
+    connect_timeout: Duration = 1.0  # wan.connect_timeout: finding a reachable server of the other
+    # datacenter (TCP connect, TLS handshake, hello), over all the servers tried for one request
+    request_timeout: Duration = 10.0  # wan.request_timeout: a non-blocking forwarded request, once sent;
+    # above the remote's performance.rpc_hold_timeout (7 s), so a leaderless datacenter can still answer
+    # "No cluster leader". A blocking query gets its wait, plus wait/16 jitter, plus this
+    route_check_after: Duration = 0.5  # wan.route_check_after: a request unanswered this long has its route
+    # checked (a fresh dial, skipped if a reply came over the connection meanwhile); a failed check fails
+    # it at once instead of letting it wait out its timeout
+    route_check_interval: Duration = 5.0  # wan.route_check_interval: how often the route of a blocking query
+    # is checked again while it waits (its silence is not a failure; a dead route is)
+    breaker_threshold: int = 3  # wan.breaker_threshold: consecutive failed requests (timeouts, lost
+    # connections) that open the datacenter's circuit; no reachable server at all opens it at once
+    breaker_cooldown: Duration = 5.0  # wan.breaker_cooldown: while open, requests fail at once with "No path
+    # to datacenter"; then one trial request is let through (the others still fail at once)
+
+
 class ACLTokens(_Section):
     """Consul ``acl { tokens { ... } }``: secret IDs the agent uses or creates."""
 
@@ -450,6 +472,7 @@ class AgentConfig(_Section):
     performance: Performance = msgspec.field(default_factory=Performance)  # performance
     gossip_lan: GossipLANConfig = msgspec.field(default_factory=GossipLANConfig)  # gossip_lan
     gossip_wan: GossipWANConfig = msgspec.field(default_factory=GossipWANConfig)  # gossip_wan
+    wan: WanForwarding = msgspec.field(default_factory=WanForwarding)  # proconsul only: wan forwarding timeouts
     tls: TLS = msgspec.field(default_factory=TLS)  # tls (and the deprecated top-level TLS keys)
     acl: ACL = msgspec.field(default_factory=ACL)  # acl
     services: list[dict[str, Any]] = []  # services, plus each file's single "service"; kept raw for now
@@ -1131,6 +1154,13 @@ def validate(config: AgentConfig) -> list[str]:
         )
     if config.seed is not None and config.seed < 0:
         errors.append(f"seed cannot be {config.seed}. Must be greater than or equal to zero")
+    for field in ("connect_timeout", "request_timeout", "route_check_after", "route_check_interval",
+                  "breaker_cooldown"):
+        value = getattr(config.wan, field)
+        if value <= 0:
+            errors.append(f"wan.{field} cannot be {format_duration(value)}. Must be greater than zero")
+    if config.wan.breaker_threshold < 1:
+        errors.append(f"wan.breaker_threshold cannot be {config.wan.breaker_threshold}. Must be at least 1")
     errors += _tls_errors(config)
     if not errors:
         errors += _clash_errors(config)  # only meaningful once ports and addresses are sane

@@ -121,7 +121,10 @@ def install_fault_table(router: Router, table: Any, path: str = "/v1/agent/fault
 
     Body of ``PUT``: ``{"Rules": [{"Src": "n1", "Dst": "n2", "Drop": true, "Loss": 0.0, "Delay": 0.0,
     "Jitter": 0.0, "Duplicate": 0.0}]}`` (keys case-insensitive; missing ones default). The rules apply
-    to what *this* agent sends, so a symmetric partition is set on the agents of both sides.
+    to what *this* agent sends, so a symmetric partition is set on the agents of both sides. ``Src`` and
+    ``Dst`` are node names (``-node``) or ``"*"`` on every transport, the WAN pool and WAN forwarding
+    included: names such as the WAN members' ``<node>.<dc>`` are aliases the table reads as node names
+    (``runtime/transport/faults.py``), never selectors.
     """
     from runtime.transport.faults import FaultRule
 

@@ -1,8 +1,9 @@
 """A small circuit breaker and the choice of a remote server, both pure (time and randomness injected).
 
-What lives here: `Breaker` (closed → open after ``threshold`` consecutive failures; after ``cooldown``
-seconds one trial request is let through (half-open): its success closes the breaker, its failure opens
-it again) and `order_servers` (which servers of a datacenter to try, in what order: a random order,
+What lives here: `Breaker` (closed → open after ``threshold`` consecutive failures, or at once on
+`Breaker.trip` (the caller saw that no server can be reached at all); while open every request is refused
+at once; after ``cooldown`` seconds one trial request is let through (half-open) while the others are
+still refused: its success closes the breaker, its failure opens it again) and `order_servers` (which servers of a datacenter to try, in what order: a random order,
 servers that recently could not be reached last).
 
 What must never live here: I/O, awaiting, or HTTP.
@@ -59,6 +60,14 @@ class Breaker:
             if self.opened_at is None or self.trial_in_flight:
                 self.trips += 1
             self.opened_at = self.clock()
+        self.trial_in_flight = False
+
+    def trip(self) -> None:
+        """Open now, whatever the count: the last request showed the datacenter unreachable as a whole."""
+        self.failures = max(self.failures + 1, self.threshold)
+        if self.opened_at is None or self.trial_in_flight:
+            self.trips += 1
+        self.opened_at = self.clock()
         self.trial_in_flight = False
 
     def release(self) -> None:

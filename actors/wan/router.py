@@ -19,9 +19,16 @@ What lives here:
 The request goes whole as an `HttpCall` (minus its ``dc`` parameter, so the remote server answers it
 as a local request and never forwards it again; a body naming the remote datacenter is local there);
 the remote answer (errors included, e.g. 500 ``No cluster leader``) comes back unchanged. A DNS query
-goes whole as a `DnsCall` and the remote server's reply comes back as its bytes. Timeouts are bounded:
-a plain request gets ``PLAIN_TIMEOUT``, a blocking one (``index``) its ``wait`` plus jitter plus
-``PLAIN_TIMEOUT``, a DNS query ``DNS_TIMEOUT`` (below a client agent's own DNS hop).
+goes whole as a `DnsCall` and the remote server's reply comes back as its bytes. Timeouts are bounded
+(the ``wan`` config section, `actors.config.WanForwarding`): a plain request gets ``wan.request_timeout``,
+a blocking one (``index``) its ``wait`` plus jitter plus that, and is sent as a long poll (its silence is
+not a failure), a DNS query ``DNS_TIMEOUT`` (below a client agent's own DNS hop). How a dead or cut
+route fails fast whatever the timeout (dial bound, route checks, breaker) is ``link``'s business.
+
+The WAN pool's view comes first: a datacenter with no alive server there answers ``No path to
+datacenter`` without any dialing. The router also tells the fault table that the WAN member names
+``<node>.<dc>`` are those nodes (`FaultTable.alias`), and each link which node listens at which address,
+so fault rules name nodes only (see ``runtime/transport/faults.py``).
 
 What must never live here: endpoint logic, DNS resolution, or how a datacenter's servers are reached
 (``link``).
@@ -35,6 +42,7 @@ from urllib.parse import unquote_plus
 import msgspec
 import trio
 
+from actors.config import WanForwarding
 from actors.forward.messages import DnsAnswer, DnsCall, HttpAnswer, HttpCall
 from actors.state.durations import parse_duration_ns
 from actors.tls.agent_tls import agent_tls
@@ -42,6 +50,7 @@ from actors.wan.link import DcForwarderActor, DcLink, ForwardFailed, NoPath
 from runtime.http import Request, Response, Router
 from runtime.log import get_logger
 from runtime.supervisor import ChildSpec, RestartPolicy, Supervisor
+from runtime.transport.faults import FaultTable
 
 if TYPE_CHECKING:
     from actors.context import AgentContext
@@ -54,7 +63,6 @@ LOCAL_ONLY = ("/v1/catalog/datacenters",)
 BODY_DC_PATHS = ("/v1/catalog/register", "/v1/catalog/deregister")  # the body's Datacenter routes these
 HOP_HEADERS = {"connection", "content-length", "transfer-encoding", "keep-alive", "content-type",
                "x-proconsul-origin-node"}
-PLAIN_TIMEOUT = 10.0  # below the client agents' own 30 s hop, so they get our answer
 DNS_TIMEOUT = 1.5  # below a client agent's 2 s DNS hop to us, so it gets our SERVFAIL rather than none
 MAX_WAIT = 600.0
 DEFAULT_WAIT = 300.0
@@ -81,6 +89,10 @@ class WanRouter:
 
     def servers_of(self, dc: str) -> list[tuple[str, int]]:
         return sorted({(s.address, s.port) for s in self._servers() if s.datacenter == dc})
+
+    def server_nodes(self, dc: str) -> list[tuple[tuple[str, int], str]]:
+        """(server RPC address, node name) of the alive servers of ``dc``."""
+        return sorted({((s.address, s.port), s.node) for s in self._servers() if s.datacenter == dc})
 
     def remote_datacenters(self) -> set[str]:
         """Other datacenters with at least one alive server: those a request can be sent to."""
@@ -110,12 +122,13 @@ class WanRouter:
         if link is None:
             link = self.links[dc] = DcLink(dc=dc, node=self.ctx.config.node_name, local_dc=self.local_dc,
                                            rng=self.ctx.rng(f"wan.{dc}"), faults=self.ctx.extras.get("faults"),
-                                           tls=agent_tls(self.ctx).dial(dc))
+                                           tls=agent_tls(self.ctx).dial(dc), settings=self.ctx.config.wan)
         return link
 
     async def ensure(self, dc: str) -> DcLink:
         """The link to ``dc``, its ``dc:<name>`` actor started under ``wan`` if it is not running."""
         link = self.link_for(dc)
+        link.learn(self.server_nodes(dc))
         if not link.running and self.supervisor is not None:
             await self.supervisor.add_child(ChildSpec(f"dc:{dc}", DcForwarderActor, link))
         return link
@@ -144,7 +157,8 @@ class WanRouter:
                         headers=[(_str(k), _str(v)) for k, v in req.raw_headers
                                  if _str(k).lower() not in HOP_HEADERS])
         try:
-            answer = await link.forward(call, self.servers_of(dc), forward_timeout(req))
+            answer = await link.forward(call, self.servers_of(dc), forward_timeout(req, self.ctx.config.wan),
+                                        long_poll="index" in req.query)
         except NoPath as exc:
             log.warning("no path to datacenter", datacenter=dc, error=str(exc))
             return _text(500, NO_PATH)
@@ -198,7 +212,23 @@ def wan_children(ctx: "AgentContext") -> list[ChildSpec]:
         return []
     wan = WanRouter(ctx)
     ctx.extras["wan"] = wan
+    faults: FaultTable | None = ctx.extras.get("faults")
+    if faults is not None:
+        alias_wan_names(faults, gossip.wan)
     return [ChildSpec("wan", WanSupervisor, wan)]
+
+
+def alias_wan_names(faults: FaultTable, pool: Any) -> None:
+    """Make ``faults`` read the WAN pool's member names (``<node>.<dc>``: ours now, the servers' as they
+    appear) as node names, the only names fault rules use."""
+    faults.alias(pool.name, pool.settings.node)
+
+    def learn(members: list[Any], servers: list[Any]) -> None:
+        for server in servers:
+            faults.alias(server.name, server.node)
+
+    learn([], pool.servers())
+    pool.listeners.append(learn)
 
 
 def install_wan_forwarding(router: Router, ctx: "AgentContext") -> None:
@@ -246,10 +276,11 @@ def strip_dc(raw_path: str, raw_query: str) -> str:
     return raw_path + ("?" + "&".join(kept) if kept else "")
 
 
-def forward_timeout(req: Request) -> float:
-    """Plain requests: `PLAIN_TIMEOUT`. Blocking ones (``index``): their wait, its jitter, and that."""
+def forward_timeout(req: Request, settings: WanForwarding | None = None) -> float:
+    """Plain requests: ``wan.request_timeout``. Blocking ones (``index``): their wait, its jitter, and that."""
+    request_timeout = (settings or WanForwarding()).request_timeout
     if "index" not in req.query:
-        return PLAIN_TIMEOUT
+        return request_timeout
     wait = DEFAULT_WAIT
     raw = req.arg("wait")
     if raw:
@@ -257,7 +288,7 @@ def forward_timeout(req: Request) -> float:
             wait = min(parse_duration_ns(raw) / 1e9, MAX_WAIT) or DEFAULT_WAIT
         except ValueError:
             wait = DEFAULT_WAIT  # the remote answers 400 at once
-    return wait + wait / 16 + PLAIN_TIMEOUT
+    return wait + wait / 16 + request_timeout
 
 
 def _str(value: bytes | str) -> str:

@@ -42,10 +42,7 @@ class RunContext:
         self.seed = seed
         self.launcher = launcher
         self.client = launcher.client
-        several_dcs = len({node.spec.dc for node in launcher.nodes.values()}) > 1
-        wan_names = {name: f"{name}.{node.spec.dc}" for name, node in launcher.nodes.items()
-                     if several_dcs and node.spec.is_server}
-        self.net = NetFaults({name: node.api for name, node in launcher.nodes.items()}, wan_names)
+        self.net = NetFaults({name: node.api for name, node in launcher.nodes.items()})
         self.rng = derive(seed, "targets")
         self.t0: float | None = None
         self.events: list[Event] = []

@@ -23,9 +23,11 @@ answers ``200 true``. ``DELETE /v1/agent/faults`` empties it (``200 true``); ``G
   make ``GET`` on either end show the whole cut.
 - Rules cover the cluster transports (LAN/WAN gossip over UDP and TCP, server RPC and Raft); never the
   HTTP API or DNS, so the runner can always reach and heal an agent.
-- On the WAN pool servers know each other by their WAN member names, ``<node>.<dc>``. With several
-  datacenters the runner therefore adds, for every rule between servers (or a server and ``"*"``), the
-  same rule under those names, so a partition also cuts the WAN gossip between the groups.
+- Rules name nodes, never pools or transports: the agent reads the WAN pool's member names
+  (``<node>.<dc>``) and the WAN forwarder's peers as their node names (``FaultTable.alias``), so a rule
+  between two servers of different datacenters cuts their WAN gossip and their forwarded requests too.
+  A ``<node>.<dc>`` selector matches nothing. The runner sends node names only (its node names are
+  unique across datacenters, as rules need).
 - Random draws (loss, jitter, duplication) come from the agent's seeded streams.
 - The table lives in memory: a restarted agent starts empty, and the runner pushes its rules again as soon
   as its HTTP API answers.
@@ -39,7 +41,7 @@ signals.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass
 from typing import Any, Iterable
 
 import trio
@@ -84,30 +86,17 @@ def link_rules(srcs: Iterable[str], dsts: Iterable[str], oneway: bool, **effect:
 class NetFaults:
     """The cluster's rule table and what each agent was last told."""
 
-    def __init__(self, apis: dict[str, AgentAPI], wan_names: dict[str, str] | None = None) -> None:
+    def __init__(self, apis: dict[str, AgentAPI]) -> None:
         self.apis = apis
-        self.wan_names = dict(wan_names or {})  # server node -> its WAN member name (several datacenters)
         self.rules: list[Rule] = []
         self.pushed: dict[str, tuple[Rule, ...]] = {}
         self.errors: list[str] = []
 
     def table_for(self, node: str) -> tuple[Rule, ...]:
-        wan = self.wan_names.get(node)
-        return tuple(r for r in self.rules if r.mentions(node) or (wan is not None and r.mentions(wan)))
-
-    def with_wan_twins(self, rules: list[Rule]) -> list[Rule]:
-        """``rules`` plus, for each between servers (or a server and ``"*"``), its twin in WAN names."""
-        out = []
-        for rule in rules:
-            out.append(rule)
-            src = "*" if rule.Src == "*" else self.wan_names.get(rule.Src)
-            dst = "*" if rule.Dst == "*" else self.wan_names.get(rule.Dst)
-            if src is not None and dst is not None and (src, dst) != (rule.Src, rule.Dst):
-                out.append(replace(rule, Src=src, Dst=dst))
-        return out
+        return tuple(r for r in self.rules if r.mentions(node))
 
     async def add(self, rules: list[Rule], live: Iterable[str]) -> list[str]:
-        self.rules = list(dict.fromkeys([*self.rules, *self.with_wan_twins(rules)]))
+        self.rules = list(dict.fromkeys([*self.rules, *rules]))
         return await self.push(live)
 
     async def heal(self, live: Iterable[str]) -> list[str]:

@@ -2,7 +2,8 @@
 
 What lives here: `TransportError` and its subclasses: `FrameError` (the peer broke the wire format; it
 carries a short ``reason`` used as a counter key), `ConnectionClosed` (the stream is gone), and the RPC
-errors callers of `RpcClient.call` handle (`RpcUnreachable`, `RpcTimeout`, `RpcRemoteError`).
+errors callers of `RpcClient.call` handle (`RpcUnreachable` and its `RpcConnectionLost`, `RpcTimeout`,
+`RpcRemoteError`).
 
 What must never live here: code that raises them, or anything that needs Trio beyond `trio.TooSlowError`.
 """
@@ -39,6 +40,11 @@ class RpcError(TransportError):
 
 class RpcUnreachable(RpcError):
     """No connection to the server could be made, or it was lost before the reply arrived."""
+
+
+class RpcConnectionLost(RpcUnreachable):
+    """The connection ended after the request was written: unlike a plain `RpcUnreachable` (nothing
+    was sent), the request may have been handled, so a caller must not re-send a non-idempotent one."""
 
 
 class RpcTimeout(RpcError, trio.TooSlowError):

@@ -10,6 +10,12 @@ Semantics:
 - A rule applies to traffic *from* ``src`` *to* ``dst`` only, so a one-way partition is one rule and a
   full partition is two. Selectors are node names, ``"host:port"`` strings for peers whose name is not
   known, or ``"*"`` for any.
+- Rules speak of *nodes*, whatever transport carries the traffic. A transport that knows a node under
+  another name (the WAN gossip pool's member names ``<node>.<dc>``) registers it with `FaultTable.alias`;
+  the table reads an alias as its node name on both ends of a link, so one rule between two node names
+  cuts their LAN, WAN and RPC traffic alike. An alias is never a selector: a rule naming ``s1.dc1`` matches
+  nothing once ``s1.dc1`` is an alias (node names are expected to be unique across the datacenters a
+  table spans).
 - Every rule matching a link applies, as if the traffic crossed each faulty hop in turn: the frame is
   dropped if any rule partitions (``drop``) or any rule's ``loss`` draw hits; delays (``delay`` plus a
   uniform draw in ``±jitter``, never below zero) add up; it is duplicated if any ``duplicate`` draw hits.
@@ -88,6 +94,7 @@ class FaultTable:
     def __init__(self, rng: random.Random, rules: Iterable[FaultRule] = ()) -> None:
         self._rng = rng
         self._rules: list[FaultRule] = []
+        self._aliases: dict[str, str] = {}
         self.links: dict[str, LinkCounters] = {}
         self.replace(rules)
 
@@ -121,12 +128,25 @@ class FaultTable:
         """Remove every rule. Counters are kept."""
         self._rules = []
 
+    # -- naming ------------------------------------------------------------------------------------
+
+    def alias(self, name: str, node: str) -> None:
+        """Read ``name`` (how some transport knows a node) as the node name ``node`` from now on."""
+        if name != node:
+            self._aliases[name] = node
+
+    def canonical(self, name: str) -> str:
+        """The node name rules use for ``name``: itself unless it is a registered alias."""
+        return self._aliases.get(name, name)
+
     # -- asking ------------------------------------------------------------------------------------
 
     def blocks(self, src: str, dst: str) -> bool:
         """Whether a partition rule cuts ``src`` -> ``dst`` (used before opening a connection). No draws."""
         if not self._rules:
             return False
+        if self._aliases:
+            src, dst = self._aliases.get(src, src), self._aliases.get(dst, dst)
         blocked = any(rule.drop and rule.matches(src, dst) for rule in self._rules)
         if blocked:
             counters = self._counters(src, dst)
@@ -138,6 +158,8 @@ class FaultTable:
         """The fate of one frame or datagram from ``src`` to ``dst``."""
         if not self._rules:
             return PASS
+        if self._aliases:
+            src, dst = self._aliases.get(src, src), self._aliases.get(dst, dst)
         matching = [rule for rule in self._rules if rule.matches(src, dst)]
         if not matching:
             return PASS
@@ -165,6 +187,7 @@ class FaultTable:
         return {
             "rules": [msgspec.to_builtins(rule) for rule in self._rules],
             "links": {link: msgspec.to_builtins(c) for link, c in self.links.items()},
+            "aliases": dict(sorted(self._aliases.items())),
         }
 
     def _counters(self, src: str, dst: str) -> LinkCounters:

@@ -11,11 +11,20 @@ in flight fail with `RpcUnreachable` and the next calls open fresh connections.
 A call raises:
 
 - `RpcUnreachable`: no connection (refused, partitioned by the fault table, connect timed out, TLS
-  handshake failed or the server's certificate was not the one expected, client not running) or the
-  connection was lost before the reply;
+  handshake failed or the server's certificate was not the one expected, client not running): the
+  request was not sent;
+- `RpcConnectionLost` (an `RpcUnreachable`): the connection ended (or was `drop`-ped) after the request
+  was written, before the reply; it may have been handled;
 - `RpcTimeout`: no reply in time (the request may still have been handled);
 - `RpcRemoteError`: the server's handler failed; ``.error`` is the boxed `runtime.messages.Error`;
 - `RpcError`: the request could not be sent as one frame, or the reply did not decode.
+
+For callers that tell a dead route from a slow server: ``connect(address)`` opens (or reuses) the pooled
+connection without sending anything, so the caller can bound dialing separately from the call;
+``probe(address)`` dials a fresh connection and hangs up (does the route work *now*, whatever the pooled
+connection is doing); ``heard_since(address, t)`` says whether a reply arrived on the pooled connection
+at or after ``t``; ``drop(address)`` closes the pooled connection, failing its waiting calls with
+`RpcConnectionLost`.
 
 What must never live here: retries or leader redirection (the caller decides), or the server side.
 """
@@ -23,6 +32,7 @@ What must never live here: retries or leader redirection (the caller decides), o
 from __future__ import annotations
 
 import itertools
+import math
 from typing import Any, ClassVar
 
 import msgspec
@@ -32,7 +42,8 @@ from runtime.actor import Actor
 from runtime.transport.addresses import Address, AddressBook, format_address, peer_name
 from runtime.transport.connection import FramedConnection, connect
 from runtime.transport.counters import StreamCounters
-from runtime.transport.errors import ConnectionClosed, FrameError, RpcError, RpcRemoteError, RpcTimeout, RpcUnreachable
+from runtime.transport.errors import (ConnectionClosed, FrameError, RpcConnectionLost, RpcError, RpcRemoteError,
+                                      RpcTimeout, RpcUnreachable)
 from runtime.transport.faults import FaultTable
 from runtime.transport.frames import DEFAULT_MAX_FRAME
 from runtime.transport.hello import Hello
@@ -71,7 +82,7 @@ class _Slot:
 class _Pooled:
     """One connection to one server address and the calls waiting on it."""
 
-    __slots__ = ("address", "name", "conn", "error", "ready", "pending")
+    __slots__ = ("address", "name", "conn", "error", "ready", "pending", "scope", "last_reply")
 
     def __init__(self, address: Address, name: str) -> None:
         self.address = address
@@ -80,6 +91,8 @@ class _Pooled:
         self.error = ""
         self.ready = trio.Event()  # set once connected or failed
         self.pending: dict[int, _Slot] = {}
+        self.scope = trio.CancelScope()  # cancelled by `RpcClient.drop`
+        self.last_reply = -math.inf  # trio time of the last reply read from the connection
 
 
 class RpcClient:
@@ -103,6 +116,9 @@ class RpcClient:
         self.unreachable = 0
         self.remote_errors = 0
         self.late_replies = 0  # replies that arrived after their call gave up
+        self.probes = 0
+        self.probe_failures = 0
+        self.dropped = 0
 
     # -- running -----------------------------------------------------------------------------------
 
@@ -140,6 +156,58 @@ class RpcClient:
         except msgspec.DecodeError as exc:
             raise RpcError(f"undecodable reply from {peer_name(address, self.addresses)}: {exc}") from None
 
+    async def connect(self, address: Address) -> None:
+        """Make sure a pooled connection to ``address`` is open (dialing it if needed; bounded by
+        ``connect_timeout``) without sending anything. Raises `RpcUnreachable`."""
+        try:
+            await self._connection((address[0], address[1]))
+        except RpcUnreachable:
+            self.unreachable += 1
+            raise
+
+    async def probe(self, address: Address, timeout: float | None = None) -> None:
+        """Dial ``address`` on a fresh connection (TCP, TLS if configured, hello), then hang up: whether the
+        route to that server works now, whatever the pooled connection is doing. Bounded by ``timeout``
+        (default ``connect_timeout``). Raises `RpcUnreachable` if the dial fails."""
+        address = (address[0], address[1])
+        name = peer_name(address, self.addresses)
+        limit = self.connect_timeout if timeout is None else timeout
+        self.probes += 1
+        error = ""
+        async with trio.open_nursery() as nursery:  # hosts the connection's delay line, if faults need one
+            try:
+                with trio.fail_after(limit):
+                    conn = await connect(address, self.hello, RpcReply, nursery=nursery, peer=name,
+                                         faults=self.faults, max_frame=self.max_frame, counters=self.counters,
+                                         tls=self.tls)
+            except ConnectionClosed as exc:
+                error = str(exc)
+            except trio.TooSlowError:
+                error = f"connecting to {name} timed out after {limit:g}s"
+            else:
+                nursery.cancel_scope.cancel()  # the close below then never waits on a dead route
+                await conn.aclose()
+        if error:
+            self.probe_failures += 1
+            raise RpcUnreachable(error)
+
+    def heard_since(self, address: Address, since: float) -> bool:
+        """Whether a reply arrived on the pooled connection to ``address`` at or after trio time ``since``."""
+        pooled = self._pool.get((address[0], address[1]))
+        return pooled is not None and pooled.last_reply >= since
+
+    def drop(self, address: Address, reason: str) -> bool:
+        """Close the pooled connection to ``address`` (e.g. its route is known dead); calls waiting on it fail
+        at once with `RpcConnectionLost`, the next call dials afresh. False if there was none."""
+        pooled = self._pool.get((address[0], address[1]))
+        if pooled is None:
+            return False
+        self.dropped += 1
+        pooled.error = reason
+        del self._pool[pooled.address]
+        pooled.scope.cancel()
+        return True
+
     async def _exchange(self, address: Address, body: msgspec.Raw) -> RpcResponse | RpcFailure:
         pooled = await self._connection(address)
         assert pooled.conn is not None
@@ -173,40 +241,46 @@ class RpcClient:
     async def _hold(self, pooled: _Pooled) -> None:
         """Connect, then read replies until the connection ends; fail whatever is still waiting."""
         try:
-            async with trio.open_nursery() as nursery:  # hosts the connection's delay line
-                try:
-                    with trio.fail_after(self.connect_timeout):
-                        conn = await connect(pooled.address, self.hello, RpcReply, nursery=nursery,
-                                             peer=pooled.name, faults=self.faults, max_frame=self.max_frame,
-                                             counters=self.counters, tls=self.tls)
-                except ConnectionClosed as exc:
-                    pooled.error = str(exc)
-                    return
-                except trio.TooSlowError:
-                    pooled.error = f"connecting to {pooled.name} timed out after {self.connect_timeout:g}s"
-                    return
-                pooled.conn = conn
-                pooled.ready.set()
-                try:
-                    while True:
-                        reply = await conn.receive()
-                        slot = pooled.pending.get(reply.id)
-                        if slot is None:
-                            self.late_replies += 1
-                        else:
-                            slot.set(reply)
-                except (ConnectionClosed, FrameError) as exc:
-                    pooled.error = str(exc)
-                finally:
-                    nursery.cancel_scope.cancel()
-                    await conn.aclose()
+            with pooled.scope:
+                await self._hold_connection(pooled)
         finally:
             pooled.ready.set()
             if self._pool.get(pooled.address) is pooled:
                 del self._pool[pooled.address]
-            lost = RpcUnreachable(f"connection to {pooled.name} lost: {pooled.error or 'client stopped'}")
+            lost = RpcConnectionLost(f"connection to {pooled.name} lost: {pooled.error or 'client stopped'}")
             for slot in pooled.pending.values():
                 slot.fail(lost)
+
+    async def _hold_connection(self, pooled: _Pooled) -> None:
+        """Connect, then read replies until the connection ends (or `drop` cancels it)."""
+        async with trio.open_nursery() as nursery:  # hosts the connection's delay line
+            try:
+                with trio.fail_after(self.connect_timeout):
+                    conn = await connect(pooled.address, self.hello, RpcReply, nursery=nursery,
+                                         peer=pooled.name, faults=self.faults, max_frame=self.max_frame,
+                                         counters=self.counters, tls=self.tls)
+            except ConnectionClosed as exc:
+                pooled.error = str(exc)
+                return
+            except trio.TooSlowError:
+                pooled.error = f"connecting to {pooled.name} timed out after {self.connect_timeout:g}s"
+                return
+            pooled.conn = conn
+            pooled.ready.set()
+            try:
+                while True:
+                    reply = await conn.receive()
+                    pooled.last_reply = trio.current_time()
+                    slot = pooled.pending.get(reply.id)
+                    if slot is None:
+                        self.late_replies += 1
+                    else:
+                        slot.set(reply)
+            except (ConnectionClosed, FrameError) as exc:
+                pooled.error = str(exc)
+            finally:
+                nursery.cancel_scope.cancel()
+                await conn.aclose()
 
     def statistics(self) -> dict[str, Any]:
         return {
@@ -217,6 +291,9 @@ class RpcClient:
             "unreachable": self.unreachable,
             "remote_errors": self.remote_errors,
             "late_replies": self.late_replies,
+            "probes": self.probes,
+            "probe_failures": self.probe_failures,
+            "dropped": self.dropped,
             **self.counters.as_dict(),
         }
 

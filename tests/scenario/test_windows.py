@@ -83,14 +83,27 @@ def test_metric_window_names_a_step() -> None:
     assert any("no step named 'heal'" in p.format("bad.toml") for p in info.value.problems), info.value.problems
 
 
-def test_partition_between_datacenters_also_cuts_the_wan_names() -> None:
-    from runtime.scenario.netfaults import NetFaults, Rule, partition_rules
+async def test_partition_between_datacenters_is_sent_in_node_names_only() -> None:
+    # The agents read the WAN pool's "<node>.<dc>" names as node names (FaultTable.alias), so the runner
+    # sends exactly what anyone calling PUT /v1/agent/faults by hand would: rules between node names.
+    from runtime.scenario.netfaults import NetFaults, partition_rules
 
-    net = NetFaults({}, {"dc1-s1": "dc1-s1.dc1", "dc2-s1": "dc2-s1.dc2"})
-    rules = net.with_wan_twins(partition_rules([["dc1-s1", "dc1-c1"], ["dc2-s1"]], oneway=False))
-    assert Rule("dc1-s1.dc1", "dc2-s1.dc2", Drop=True) in rules and Rule("dc2-s1.dc2", "dc1-s1.dc1", Drop=True) in rules
-    assert not any("dc1-c1." in r.Src or "dc1-c1." in r.Dst for r in rules)  # clients have no WAN pool
-    assert net.with_wan_twins([Rule("*", "dc2-s1", Delay=0.1)]) == [Rule("*", "dc2-s1", Delay=0.1),
-                                                                     Rule("*", "dc2-s1.dc2", Delay=0.1)]
-    net.rules = rules
-    assert Rule("dc1-s1.dc1", "dc2-s1.dc2", Drop=True) in net.table_for("dc1-s1")
+    class FakeAPI:
+        def __init__(self) -> None:
+            self.tables: list[list[dict[str, object]]] = []
+
+        async def set_faults(self, rules: list[dict[str, object]]) -> None:
+            self.tables.append(rules)
+
+        async def clear_faults(self) -> None:
+            self.tables.append([])
+
+    apis = {name: FakeAPI() for name in ("dc1-s1", "dc1-c1", "dc2-s1")}
+    net = NetFaults(apis)  # type: ignore[arg-type]
+    await net.add(partition_rules([["dc1-s1", "dc1-c1"], ["dc2-s1"]], oneway=False), live=apis)
+    pairs = {(r["Src"], r["Dst"]) for r in apis["dc1-s1"].tables[-1]}
+    assert pairs == {("dc1-s1", "dc2-s1"), ("dc2-s1", "dc1-s1")}
+    assert len(apis["dc2-s1"].tables[-1]) == 4  # both of dc1's agents, both ways
+    assert not any("." in str(r["Src"]) + str(r["Dst"]) for api in apis.values() for t in api.tables for r in t)
+    await net.heal(live=apis)
+    assert all(api.tables[-1] == [] for api in apis.values())

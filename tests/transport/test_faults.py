@@ -106,3 +106,21 @@ def test_address_book_names_peers_and_falls_back_to_host_port() -> None:
     book.forget("n2")
     assert len(book) == 0
     assert peer_name(("10.0.0.2", 8301), None) == "10.0.0.2:8301"
+
+
+def test_aliases_are_read_as_node_names_on_both_ends() -> None:
+    # The WAN pool knows servers as "<node>.<dc>": rules still name nodes only.
+    faults = table(FaultRule(src="s1", dst="t1", drop=True))
+    assert not faults.blocks("s1.dc1", "t1.dc2") and not faults.verdict("s1.dc1", "t1.dc2").drop
+    faults.alias("s1.dc1", "s1")
+    faults.alias("t1.dc2", "t1")
+    faults.alias("t1", "t1")  # a name that is already the node name is no alias
+    assert faults.blocks("s1.dc1", "t1.dc2") and faults.verdict("s1.dc1", "t1.dc2").drop
+    assert faults.verdict("s1", "t1.dc2").drop and faults.verdict("s1.dc1", "t1").drop
+    assert not faults.verdict("t1.dc2", "s1.dc1").drop  # still one way
+    assert faults.canonical("t1.dc2") == "t1" and faults.canonical("x") == "x"
+    assert set(faults.links) == {"s1->t1"}  # counted under node names (t1 -> s1 matched no rule)
+    assert faults.statistics()["aliases"] == {"s1.dc1": "s1", "t1.dc2": "t1"}
+    # A rule naming an alias matches nothing: the contract is node names.
+    faults.replace([FaultRule(src="s1.dc1", dst="t1.dc2", drop=True)])
+    assert not faults.verdict("s1.dc1", "t1.dc2").drop

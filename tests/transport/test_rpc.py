@@ -13,7 +13,7 @@ import trio.testing
 
 from runtime.messages import Message
 from runtime.transport.addresses import AddressBook
-from runtime.transport.errors import RpcError, RpcRemoteError, RpcTimeout, RpcUnreachable
+from runtime.transport.errors import RpcConnectionLost, RpcError, RpcRemoteError, RpcTimeout, RpcUnreachable
 from runtime.transport.faults import FaultRule, FaultTable
 from runtime.transport.protocols import StreamProtocols
 from runtime.transport.rpc_client import RpcClient, RpcClientActor
@@ -190,8 +190,64 @@ async def test_a_server_lost_mid_call_fails_the_call_as_unreachable(nursery: tri
                 server_life.cancel_scope.cancel()
 
             server_life.start_soon(stop_server_once_pending)
-            with pytest.raises(RpcUnreachable, match="lost"):
+            with pytest.raises(RpcConnectionLost, match="lost"):  # sent: it may have been handled
                 await client.call(address, Hang(), timeout=4)
+
+
+async def test_connect_probe_heard_since_and_drop(nursery: trio.Nursery) -> None:
+    faults = FaultTable(random.Random(0))
+    address = await start_server(nursery, Service(), node="s1")
+    client = await start_client(nursery, node="c1", faults=faults, addresses=AddressBook({address: "s1"}))
+    with trio.fail_after(5):
+        await client.connect(address)  # opens the pooled connection, sends nothing
+        assert client.counters.frames_out == 1 and len(client.statistics()["connections"]) == 1
+        before = trio.current_time()
+        assert not client.heard_since(address, before)
+        assert await client.call(address, Add(a=1, b=1)) == Sum(value=2)
+        assert client.heard_since(address, before) and not client.heard_since(address, trio.current_time() + 1)
+        await client.probe(address)  # a fresh connection, closed at once; the pooled one is untouched
+        assert client.statistics()["probes"] == 1 and len(client.statistics()["connections"]) == 1
+
+        # Cut c1 -> s1: the pooled connection silently loses what it sends, a probe is refused at once,
+        # and dropping the connection fails the call waiting on it (as maybe delivered), not at its timeout.
+        faults.set(FaultRule(src="c1", dst="s1", drop=True))
+        with pytest.raises(RpcUnreachable, match="partitioned"):
+            await client.probe(address)
+        failure: list[BaseException] = []
+
+        async def waiting_call() -> None:
+            try:
+                await client.call(address, Add(a=2, b=2), timeout=30)
+            except RpcError as exc:
+                failure.append(exc)
+
+        async with trio.open_nursery() as calls:
+            calls.start_soon(waiting_call)
+            while client.statistics()["pending"] == 0:
+                await trio.testing.wait_all_tasks_blocked()
+            started = trio.current_time()
+            assert client.drop(address, "route lost")
+        assert trio.current_time() - started < 1.0
+        assert len(failure) == 1 and isinstance(failure[0], RpcConnectionLost) and "route lost" in str(failure[0])
+        assert client.statistics()["connections"] == [] and not client.drop(address, "again")
+        with pytest.raises(RpcUnreachable, match="partitioned") as info:
+            await client.connect(address)
+        assert not isinstance(info.value, RpcConnectionLost)  # nothing was sent
+        faults.heal()
+        assert await client.call(address, Add(a=3, b=3)) == Sum(value=6)
+    stats = client.statistics()
+    assert (stats["probes"], stats["probe_failures"], stats["dropped"]) == (2, 1, 1)
+
+
+async def test_a_probe_needs_the_dial_only_and_is_refused_by_a_closed_port(nursery: trio.Nursery, autojump_clock: trio.testing.MockClock) -> None:
+    client = await start_client(nursery)
+    with trio.socket.socket() as sock:  # listening, never accepting: the dial completes, the hello is sent
+        await sock.bind((LOCALHOST, 0))
+        sock.listen(1)
+        address = sock.getsockname()
+        await client.probe(address, timeout=0.3)
+    with pytest.raises(RpcUnreachable, match="cannot connect"):
+        await client.probe((LOCALHOST, unused_port()), timeout=0.3)
 
 
 async def test_a_client_that_is_not_running_is_unreachable() -> None:

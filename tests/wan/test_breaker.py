@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import random
 
+from actors.config import WanForwarding
 from actors.wan.breaker import CLOSED, HALF_OPEN, OPEN, Breaker, order_servers
-from actors.wan.router import PLAIN_TIMEOUT, forward_timeout, strip_dc
+from actors.wan.router import forward_timeout, strip_dc
 from runtime.http import Request
 
 
@@ -48,6 +49,23 @@ def test_breaker_half_open_lets_one_trial_through() -> None:
     assert breaker.state == CLOSED and breaker.allow() and breaker.allow()
 
 
+def test_breaker_trip_opens_at_once_and_half_open_refuses_all_but_one() -> None:
+    clock = Clock()
+    breaker = Breaker(threshold=3, cooldown=5.0, clock=clock)
+    breaker.trip()  # no server reachable at all: no need to wait for three failures
+    assert breaker.state == OPEN and not breaker.allow() and breaker.trips == 1
+    clock.now += 5.0
+    assert [breaker.allow() for _ in range(4)] == [True, False, False, False]
+    breaker.trip()  # the trial found it still unreachable: a new cooldown
+    assert breaker.state == OPEN and breaker.trips == 2
+    clock.now += 4.9
+    assert not breaker.allow()
+    clock.now += 0.1
+    assert breaker.allow()
+    breaker.success()
+    assert breaker.state == CLOSED and breaker.failures == 0
+
+
 def test_breaker_release_frees_the_trial() -> None:
     clock = Clock()
     breaker = Breaker(threshold=1, cooldown=1.0, clock=clock)
@@ -87,7 +105,12 @@ def test_strip_dc_keeps_everything_else() -> None:
 
 
 def test_forward_timeout_is_long_only_for_blocking_queries() -> None:
-    assert forward_timeout(Request("GET", "/v1/kv/a?dc=dc2&wait=1s")) == PLAIN_TIMEOUT
-    assert forward_timeout(Request("GET", "/v1/kv/a?dc=dc2&index=3&wait=16s")) == 16 + 1 + PLAIN_TIMEOUT
-    assert forward_timeout(Request("GET", "/v1/kv/a?index=3&wait=1h")) == 600 + 600 / 16 + PLAIN_TIMEOUT
-    assert forward_timeout(Request("GET", "/v1/kv/a?index=3")) == 300 + 300 / 16 + PLAIN_TIMEOUT
+    plain = WanForwarding().request_timeout
+    assert forward_timeout(Request("GET", "/v1/kv/a?dc=dc2&wait=1s")) == plain
+    assert forward_timeout(Request("GET", "/v1/kv/a?dc=dc2&index=3&wait=16s")) == 16 + 1 + plain
+    assert forward_timeout(Request("GET", "/v1/kv/a?index=3&wait=1h")) == 600 + 600 / 16 + plain
+    assert forward_timeout(Request("GET", "/v1/kv/a?index=3")) == 300 + 300 / 16 + plain
+    # The configured request timeout is the plain bound and the blocking margin.
+    short = WanForwarding(request_timeout=2.0)
+    assert forward_timeout(Request("GET", "/v1/kv/a"), short) == 2.0
+    assert forward_timeout(Request("GET", "/v1/kv/a?index=3&wait=16s"), short) == 16 + 1 + 2.0

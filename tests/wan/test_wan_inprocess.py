@@ -1,8 +1,10 @@
 """Two datacenters in one process (one server each, joined over the WAN pool): the forwarding logic.
 
-dc1's and dc2's servers run as full agent trees over loopback (``tests/cluster/cluster_kit.py``), DNS
-on ephemeral ports; requests go through each server's own router, DNS questions through its own query
-handler. What is checked, from dc1:
+dc1's (``s1``) and dc2's (``t1``) servers run as full agent trees over loopback
+(``tests/cluster/cluster_kit.py``), DNS on ephemeral ports; requests go through each server's own router,
+DNS questions through its own query handler. dc1 re-checks the route of a waiting blocking query every
+0.3 s and closes its breaker after 1 s (``wan`` config), so those paths run within a short test. What is
+checked, from dc1:
 
 * DNS names with a ``.dc2`` label (service, tag, RFC 2782 SRV, node) are answered by dc2's data; an
   unknown datacenter is NXDOMAIN with the SOA, a known one whose servers are gone SERVFAIL, fast;
@@ -10,8 +12,13 @@ handler. What is checked, from dc1:
   /v1/event/list?dc=dc2`` lists dc1's own events, as Consul does;
 * ``PUT /v1/catalog/register`` / ``deregister`` with a body ``Datacenter: dc2`` act on dc2's catalog;
   ``?dc=dc2`` without a body datacenter registers locally (Consul reads only the body there);
-* a forwarded blocking query keeps index/wait semantics: it waits out ``wait`` when nothing changes,
-  and wakes with the new value when dc2 changes;
+* a forwarded blocking query keeps index/wait semantics: it waits out ``wait`` when nothing changes
+  (its route checked meanwhile, never failed for its silence), and wakes with the new value when dc2
+  changes;
+* a WAN partition set in the fault tables by node names only (``s1`` <-> ``t1``): the first request for
+  dc2 fails within the connect timeout (on its already open connection: at its route check), the next
+  ones at once (breaker open) while dc1's own requests keep working; the WAN gossip is cut by the same
+  rules (the pool's ``<node>.<dc>`` names are read as node names); after the heal forwarding resumes;
 * the routing helpers (which datacenter a request names, the forward timeout of a blocking query).
 
 What must never live here: real processes (``test_wan_processes.py``).
@@ -32,8 +39,10 @@ import msgspec
 import pytest
 import trio
 
+from actors.config import WanForwarding
 from actors.wan.router import body_datacenter, forward_timeout, strip_dc, target_datacenter
 from runtime.http import Request, Response
+from runtime.transport.faults import FaultRule
 from tests.cluster.cluster_kit import Server, make_cluster, wait_for, wait_leader
 
 TIMEOUT = 20.0
@@ -66,6 +75,17 @@ async def ask(server: Server, name: str, rdtype: str = "A") -> dns.message.Messa
     return dns.message.from_wire(reply)
 
 
+def _renamed(server: Server, node: str) -> Server:
+    """The same server agent under another node name (the kit names every cluster's nodes s1, s2...)."""
+    address = server.servers[server.name]
+    return Server(node, msgspec.structs.replace(server.cfg, node_name=node), {node: address})
+
+
+def _quick_wan(server: Server) -> Server:
+    server.cfg = msgspec.structs.replace(server.cfg, wan=WanForwarding(route_check_interval=0.3, breaker_cooldown=1.0))
+    return server
+
+
 def _link(server: Server, dc: str) -> Any:
     assert server.ctx is not None
     return server.ctx.extras["wan"].links.get(dc)
@@ -77,6 +97,7 @@ async def two_dcs(tmp_path: Path, nursery: trio.Nursery) -> AsyncIterator[tuple[
     wan = dc1.cfg.ports.serf_wan
     (dc2,) = make_cluster(tmp_path / "dc2", 1, extra_flags=(
         "-datacenter", "dc2", "-retry-join-wan", f"127.0.0.1:{wan}", "-retry-interval-wan", "1s"))
+    dc1, dc2 = _quick_wan(dc1), _renamed(dc2, "t1")
     for server in (_with_dns(dc1), _with_dns(dc2)):
         await server.start(nursery)
     await wait_leader([dc1])
@@ -188,11 +209,17 @@ async def test_forwarded_blocking_query_keeps_index_and_wait(two_dcs: tuple[Serv
     index = int(first.headers["X-Consul-Index"])
 
     # Nothing changes: the remote server holds the query for the whole wait, then answers the same index.
+    # Its route is checked every 0.3 s meanwhile (dc1's wan config); silence is not a failure.
+    link = _link(dc1, "dc2")
+    checks = link.statistics()["route_checks"]
     started = trio.current_time()
-    same = await call(dc1, "GET", f"/v1/kv/blk?dc=dc2&index={index}&wait=1s")
+    same = await call(dc1, "GET", f"/v1/kv/blk?dc=dc2&index={index}&wait=2s")
     took = trio.current_time() - started
     assert same.status == 200 and int(same.headers["X-Consul-Index"]) == index
-    assert took >= 0.9, f"a blocking query forwarded to dc2 returned after {took:.3f} s, before its wait"
+    assert took >= 1.9, f"a blocking query forwarded to dc2 returned after {took:.3f} s, before its wait"
+    stats = link.statistics()
+    assert stats["route_checks"] - checks >= 3 and stats["route_checks_failed"] == 0, stats
+    assert stats["errors"] == 0 and stats["breaker"] == "closed", stats
 
     # A change in dc2 wakes it: it returns the new value, long before its 30 s wait.
     result: dict[str, Any] = {}
@@ -201,7 +228,6 @@ async def test_forwarded_blocking_query_keeps_index_and_wait(two_dcs: tuple[Serv
         result["resp"] = await call(dc1, "GET", f"/v1/kv/blk?dc=dc2&index={index}&wait=30s")
         result["at"] = trio.current_time()
 
-    link = _link(dc1, "dc2")
     async with trio.open_nursery() as nursery:
         nursery.start_soon(blocked)
         await wait_for(lambda: link.in_flight == 1, TIMEOUT, "the blocking query in flight to dc2")
@@ -215,6 +241,57 @@ async def test_forwarded_blocking_query_keeps_index_and_wait(two_dcs: tuple[Serv
     assert link.in_flight == 0 and link.statistics()["breaker"] == "closed"
 
 
+async def test_wan_partition_fails_fast_then_forwarding_resumes(two_dcs: tuple[Server, Server]) -> None:
+    dc1, dc2 = two_dcs
+    assert dc1.ctx is not None and dc2.ctx is not None
+    assert (await call(dc2, "PUT", "/v1/kv/p", b"before")).status == 200
+    assert (await call(dc1, "GET", "/v1/kv/p?dc=dc2")).status == 200  # the connection to t1 is open now
+    link = _link(dc1, "dc2")
+    connect_timeout = dc1.cfg.wan.connect_timeout
+
+    # The cut, as anyone calling PUT /v1/agent/faults would write it: node names, both directions.
+    faults1, faults2 = dc1.ctx.extras["faults"], dc2.ctx.extras["faults"]
+    faults1.replace([FaultRule(src="s1", dst="t1", drop=True)])
+    faults2.replace([FaultRule(src="t1", dst="s1", drop=True)])
+
+    started = trio.current_time()
+    first = await call(dc1, "GET", "/v1/kv/p?dc=dc2")
+    took_first = trio.current_time() - started
+    assert first.status == 500, (first.status, first.body)
+    assert took_first < connect_timeout + 0.5 < 2.0, f"the first request for the cut dc2 took {took_first:.2f} s"
+    assert link.statistics()["breaker"] == "open"
+    slowest = 0.0
+    for target in ("/v1/kv/p?dc=dc2", "/v1/catalog/nodes?dc=dc2", "/v1/kv/p?dc=dc2&index=1&wait=30s"):
+        for _ in range(5):
+            started = trio.current_time()
+            resp = await call(dc1, "GET", target)
+            slowest = max(slowest, trio.current_time() - started)
+            assert (resp.status, bytes(resp.body)) == (500, b"No path to datacenter"), target
+    assert slowest < 0.1, f"a request for dc2 took {slowest:.3f} s while its breaker was open"
+    assert (await ask(dc1, "web.service.dc2.consul.")).rcode() == dns.rcode.SERVFAIL
+    assert (await call(dc1, "PUT", "/v1/kv/local", b"here")).status == 200  # dc1's own requests are untouched
+    assert (await call(dc1, "GET", "/v1/kv/local")).status == 200
+
+    # The same two rules cut the WAN gossip (the pool's "<node>.<dc>" names are read as node names) and
+    # the forwarder's route checks; no link is counted under a WAN member name.
+    assert (faults1.canonical("s1.dc1"), faults1.canonical("t1.dc2")) == ("s1", "t1")
+    assert (faults2.canonical("t1.dc2"), faults2.canonical("s1.dc1")) == ("t1", "s1")
+    links = faults1.statistics()["links"]
+    assert links["s1->t1"]["dropped"] > 0, links
+    assert not any("." in name for name in links), links
+
+    # Heal: within a breaker cooldown or two a trial request gets through and forwarding resumes.
+    faults1.heal()
+    faults2.heal()
+    healed_at = trio.current_time()
+    while (await call(dc1, "GET", "/v1/kv/p?dc=dc2")).status != 200:
+        assert trio.current_time() - healed_at < TIMEOUT, link.statistics()
+        await trio.sleep(0.1)
+    assert trio.current_time() - healed_at < 3 * dc1.cfg.wan.breaker_cooldown + 1.0
+    assert link.statistics()["breaker"] == "closed"
+    assert json.loads(bytes((await call(dc1, "GET", "/v1/kv/p?dc=dc2")).body))[0]["Key"] == "p"
+
+
 def test_target_datacenter_and_timeouts() -> None:
     assert target_datacenter(Request("GET", "/v1/kv/a?dc=dc2")) == "dc2"
     assert target_datacenter(Request("GET", "/v1/catalog/datacenters?dc=dc2")) == ""
@@ -226,7 +303,7 @@ def test_target_datacenter_and_timeouts() -> None:
     assert target_datacenter(Request("PUT", "/v1/catalog/deregister", body=b'{"DATACENTER":"dc2"}')) == "dc2"
     assert body_datacenter(b"[1]") == body_datacenter(b"{bad") == body_datacenter(b'{"Datacenter": 3}') == ""
     assert strip_dc("/v1/kv/a", "dc=dc2&index=5&dc=x&wait=1s") == "/v1/kv/a?index=5&wait=1s"
-    assert forward_timeout(Request("GET", "/v1/kv/a")) == 10.0
+    assert forward_timeout(Request("GET", "/v1/kv/a")) == WanForwarding().request_timeout == 10.0
     # A blocking query may take its wait plus Consul's wait/16 jitter before the remote answers.
     assert forward_timeout(Request("GET", "/v1/kv/a?index=3&wait=300s")) > 300 + 300 / 16
     assert forward_timeout(Request("GET", "/v1/kv/a?index=3")) > 300 + 300 / 16  # default wait 5 min
