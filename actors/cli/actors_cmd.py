@@ -91,21 +91,27 @@ def apply_frame(flat: dict[str, dict[str, Any]], frame: dict[str, Any]) -> dict[
     return flat
 
 
-async def watch(base: str, console: Console) -> None:
-    from trio_websocket import ConnectionClosed, open_websocket_url
+async def watch(base: str, console: Console, token: str = "") -> None:
+    """Follow the inspector websocket, redrawing the tree on every frame (``-token`` travels as
+    ``X-Consul-Token`` on the upgrade request; a refused upgrade is reported with its status)."""
+    from trio_websocket import ConnectionClosed, ConnectionRejected, open_websocket_url
 
     url = base.replace("http://", "ws://", 1).replace("https://", "wss://", 1) + "/v1/agent/actors"
     flat: dict[str, dict[str, Any]] = {}
-    async with open_websocket_url(url) as ws:
-        with Live(console=console, auto_refresh=False) as live:
-            try:
+    headers = [("X-Consul-Token", token)] if token else []
+    try:
+        async with open_websocket_url(url, extra_headers=headers) as ws:
+            with Live(console=console, auto_refresh=False) as live:
                 while True:
                     flat = apply_frame(flat, json.loads(await ws.get_message()))
                     root = rebuild(flat)
                     if root is not None:
                         live.update(render(root), refresh=True)
-            except ConnectionClosed:
-                raise CLIError("the agent closed the inspector connection") from None
+    except ConnectionRejected as err:
+        body = (err.body or b"").decode("utf-8", "replace").strip()
+        raise CLIError(f"the agent refused the inspector connection: {err.status_code} {body}".rstrip()) from None
+    except ConnectionClosed:
+        raise CLIError("the agent closed the inspector connection") from None
 
 
 def run(argv: list[str]) -> int:
@@ -122,7 +128,7 @@ def run(argv: list[str]) -> int:
         base = resolve_http_addr(addr)
         if watch_flag:
             try:
-                trio.run(watch, base, console)
+                trio.run(watch, base, console, token)
             except KeyboardInterrupt:
                 return 0
             except OSError as err:
