@@ -30,7 +30,7 @@ async def test_watch_sends_the_token_and_reports_a_refusal(nursery: trio.Nursery
 
     out = io.StringIO()
     async with trio.open_nursery() as inner:  # the watch never ends by itself: stop it once it has drawn
-        inner.start_soon(watch, base, Console(file=out, force_terminal=False, width=200), ROOT)
+        inner.start_soon(watch, base, Console(file=out, force_terminal=True, width=200), ROOT)
         with trio.fail_after(10):
             while "agent:n1" not in out.getvalue():
                 await trio.sleep(0.02)
