@@ -111,10 +111,9 @@ def build_agent(ctx: AgentContext, extra_children: Iterable[ChildSpec] = ()) -> 
     children.extend(wan_children(ctx))  # servers: wan/dc:<name>, links to other datacenters
     children.extend(local_subsystems(ctx))  # local state, health checks, anti-entropy (before HTTP serves)
     router = build_router(ctx) if cfg.ports.http >= 0 or cfg.ports.https >= 0 else None
-    # The server-wide body cap (413 before buffering) must never be below what the KV and txn endpoints
-    # are configured to accept; they refuse larger bodies themselves, with Consul's messages.
-    max_body = max(HttpLimits().max_body_bytes, cfg.limits.kv_max_value_size, cfg.limits.txn_max_req_len)
-    limits = HttpLimits(max_conns_per_client=cfg.limits.http_max_conns_per_client, max_body_bytes=max_body)
+    # Bodies: the server's default cap (4 MiB) holds for most routes; KV PUT, txn and event fire declare
+    # their own limits (from kv_max_value_size / txn_max_req_len), refused with 413 before buffering.
+    limits = HttpLimits(max_conns_per_client=cfg.limits.http_max_conns_per_client)
     if cfg.ports.http >= 0:  # -1 disables the listener, as in Consul (0 binds an ephemeral port: tests)
         children.append(ChildSpec("http", HttpListener, router, cfg.client_addr.split()[0], cfg.ports.http,
                                   limits=limits, on_bound=on_http_bound))

@@ -5,6 +5,8 @@ What lives here: `AgentTokens` (one per agent, in ``ctx.extras["acl.tokens"]``, 
 current names and their legacy aliases). An override set through the API lives in memory only (Consul
 persists it only with ``enable_token_persistence``) and wins over the config value until the agent
 restarts. Setting ``""`` is an override too: the agent then uses no token of that kind, as in Consul.
+Whoever acts with these tokens may `AgentTokens.subscribe` to hear which kind changed (the catalog
+syncer runs a full sync when the agent or default token changes, as Consul's ``/v1/agent/token`` does).
 
 What must never live here: token resolution (``resolve``) or HTTP handling (``actors/api/agent_token``).
 Secrets are never logged.
@@ -12,7 +14,7 @@ Secrets are never logged.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Callable
 
 if TYPE_CHECKING:
     from actors.context import AgentContext
@@ -39,6 +41,7 @@ class AgentTokens:
     def __init__(self, ctx: "AgentContext") -> None:
         self._ctx = ctx
         self._overrides: dict[str, str] = {}
+        self._listeners: list[Callable[[str], None]] = []
 
     def get(self, kind: str) -> str:
         if kind in self._overrides:
@@ -46,7 +49,21 @@ class AgentTokens:
         return getattr(self._ctx.config.acl.tokens, kind, None) or ""
 
     def set(self, kind: str, secret: str) -> None:
+        changed = self.get(kind) != secret
         self._overrides[kind] = secret
+        if changed:
+            for listener in list(self._listeners):
+                listener(kind)
+
+    def subscribe(self, listener: Callable[[str], None]) -> Callable[[], None]:
+        """Call ``listener(kind)`` whenever a token's value changes; returns the unsubscribe function."""
+        self._listeners.append(listener)
+
+        def unsubscribe() -> None:
+            if listener in self._listeners:
+                self._listeners.remove(listener)
+
+        return unsubscribe
 
     @property
     def default(self) -> str:

@@ -20,6 +20,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from actors.acl.enforce import AclFilter, acl_of
+from actors.acl.request_token import token_of
 from actors.api.agent_acl import readable_check, vet_check_register, vet_check_update
 from actors.api.agent_io import DECODE_PREFIX, empty, local_errors, read_body, reply
 from actors.api.filter import FilterError, fields_from_struct
@@ -67,7 +68,7 @@ def install_agent_checks(router: Router, ctx: "AgentContext", local: LocalAgent)
             definition = parse_check(body)
         vet_check_register(await acl_of(req, ctx), local, definition)
         with local_errors():
-            await local.register_check(definition)
+            await local.register_check(definition, token=token_of(req) or "")
         return empty()
 
     async def deregister(req: Request) -> Response:

@@ -22,6 +22,7 @@ import msgspec
 import trio
 
 from actors.acl.enforce import AclFilter, acl_of
+from actors.acl.request_token import token_of
 from actors.api.agent_acl import vet_service_read, vet_service_register, vet_service_write
 from actors.api.agent_io import empty, local_errors, read_body, reply, wait_seconds
 from actors.api.filter import FilterError, fields_from_struct
@@ -53,7 +54,8 @@ def install_agent_services(router: Router, ctx: "AgentContext", local: LocalAgen
             definition = parse_service(body)
         vet_service_register(await acl_of(req, ctx), local, definition)
         with local_errors():
-            await local.register_service(definition, replace_checks=replace_existing_checks(req))
+            await local.register_service(definition, replace_checks=replace_existing_checks(req),
+                                         token=token_of(req) or "")
         return empty()
 
     async def deregister(req: Request) -> Response:

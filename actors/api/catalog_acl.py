@@ -16,6 +16,14 @@ Deregister: ``node:write`` on the node allows everything; otherwise a service ne
 on its name, a service check ``service:write`` on its service, a node check ``node:write``, and
 removing the whole node is refused.
 
+Check update (a `CheckUpdate` command, which only a client agent's anti-entropy sends, over the server
+port: Consul sends that sync as a register of the check): a service check needs ``service:write`` on
+its service, a node check (or an unknown one) ``node:write``.
+
+`vet_catalog_command` applies the rule of whichever of the three commands it is given; the server
+port's ``ApplyCommand`` (``actors/forward/server.py``) authorizes with it, so a client agent's sync
+is judged exactly like the HTTP endpoints.
+
 What must never live here: decoding the bodies (``catalog``) or catalog semantics (the store's).
 """
 
@@ -24,7 +32,7 @@ from __future__ import annotations
 from typing import Any
 
 from actors.acl.enforce import AclFilter, Caller, require
-from actors.state.commands import NodeRegister
+from actors.state.commands import CheckUpdate, Command, NodeDeregister, NodeRegister
 from actors.state.models import NodeServices
 from actors.state.store import StateStore
 from actors.state.watch import fold
@@ -94,3 +102,29 @@ def vet_deregister(caller: Caller, body: Any, store: StateStore) -> None:
             require(caller, False, "node:write", body.node)
     else:
         require(caller, False, "node:write", body.node)
+
+
+def vet_check_update(caller: Caller, cmd: CheckUpdate, store: StateStore) -> None:
+    if not AclFilter(caller).active:
+        return
+    authz = caller.authz
+    chk = store.node_check(cmd.node, cmd.check_id)
+    if chk is not None and chk.service_id:
+        require(caller, authz.service_write(chk.service_name), "service:write", chk.service_name)
+    else:
+        require(caller, authz.node_write(cmd.node), "node:write", cmd.node)
+
+
+CATALOG_COMMANDS = (NodeRegister, NodeDeregister, CheckUpdate)
+
+
+def vet_catalog_command(caller: Caller, cmd: Command, store: StateStore) -> None:
+    """Raise Consul's 403 unless ``caller`` may apply ``cmd``, one of `CATALOG_COMMANDS`."""
+    if isinstance(cmd, NodeRegister):
+        vet_register(caller, cmd, store)
+    elif isinstance(cmd, NodeDeregister):
+        vet_deregister(caller, cmd, store)
+    elif isinstance(cmd, CheckUpdate):
+        vet_check_update(caller, cmd, store)
+    else:
+        raise TypeError(f"not a catalog command: {type(cmd).__name__}")

@@ -3,9 +3,11 @@
 What lives here: the two endpoints. Fire takes the body as the payload and ``node``/``service``/``tag``
 regex filters (applied by each *receiving* agent), answers Consul's event object (``LTime`` 0: the
 Lamport time is assigned by gossip); a missing name is 400, a reserved ``_`` name 400, a bad filter or
-an oversized event 500 (Consul's status for its fire errors). List returns the events this agent kept
-(at most 256, oldest first, ``?name`` filters), blocks on ``?index`` until the index *differs* (it is a
-hash of the newest event's ID, not a counter: Consul's ``uuidToUint64``), and never reports index 0.
+an event gossip cannot carry 500 (Consul's status for its fire errors). A payload over
+`MAX_EVENT_PAYLOAD` is 413 before it is read (CVE-2025-11375: the fire route declares the limit).
+List returns the events this agent kept (at most 256, oldest first, ``?name`` filters), blocks on
+``?index`` until the index *differs* (it is a hash of the newest event's ID, not a counter: Consul's
+``uuidToUint64``), and never reports index 0.
 
 ACLs: fire ``event:write`` on the name; list filtered by ``event:read`` (before the index is taken).
 
@@ -28,6 +30,18 @@ from runtime.http import HTTPError, Request, Response, Router
 
 if TYPE_CHECKING:
     from actors.context import AgentContext
+
+
+# Consul 1.22's cap on a fired event's payload (CVE-2025-11375), well inside Serf's 512-byte user event.
+# Sources: the 1.22 changelog ("maximum Content-Length on the event endpoint"), a backport of that fix
+# (hashicorp/consul e794201d) and a re-implementation citing agent/event_endpoint.go: 300 bytes, 413.
+# Consul's own 413 text could not be read here; ours names the limit.
+MAX_EVENT_PAYLOAD = 300
+
+
+def payload_too_large(announced: int | None, limit: int) -> str:
+    size = "" if announced is None else f" ({announced} bytes)"
+    return f"Request body{size} too large: event payloads are limited to {limit} bytes"
 
 
 def install_event(router: Router, ctx: "AgentContext") -> None:
@@ -63,5 +77,6 @@ def install_event(router: Router, ctx: "AgentContext") -> None:
                 break
         return json_reply(ctx, req, [event_json(e) for e in events], headers={"X-Consul-Index": str(index or 1)})
 
-    router.add("PUT", "/v1/event/fire/{name:path}", fire)
+    router.add("PUT", "/v1/event/fire/{name:path}", fire, max_body_bytes=MAX_EVENT_PAYLOAD,
+               too_large=payload_too_large)
     router.add("GET", "/v1/event/list", listing)

@@ -8,9 +8,11 @@ or one key's bytes (``?raw``), blocking on ``?index``; a miss is 404 with an emp
 
 Input rules, with Consul's texts: an empty key needs ``?recurse``/``?keys`` (``Missing key name``);
 ``..`` segments and encoded traversal are refused (400); a value above
-``limits.kv_max_value_size`` is 413; ``cas``/``acquire``/``release`` (PUT) and ``recurse``/``cas``
-(DELETE) do not combine (``Conflicting flags: ...``); numbers are unsigned 64-bit. A malformed session
-UUID in ``?acquire`` is 400; an unknown one is Consul's 500 ``invalid session "..."``.
+``limits.kv_max_value_size`` is 413 (CVE-2025-11374: the PUT route declares the limit, so the server
+refuses an announced oversized body before reading it and a chunked one as soon as it grows past it);
+``cas``/``acquire``/``release`` (PUT) and ``recurse``/``cas`` (DELETE) do not combine (``Conflicting
+flags: ...``); numbers are unsigned 64-bit. A malformed session UUID in ``?acquire`` is 400; an unknown
+one is Consul's 500 ``invalid session "..."``.
 
 ACLs (``kv_acl``): GET ``key:read`` (403), listings filtered key by key (``key:list`` on the prefix
 with ``acl.enable_key_list_policy``), PUT ``key:write``, recursive DELETE write on the whole prefix.
@@ -34,6 +36,13 @@ from runtime.http import HTTPError, Request, Response, Router
 
 _ENCODED_TRAVERSAL = ("%2e%2e%2f", "%2e%2e/", "..%2f", "%2e%2e%5c", "%252e%252e%252f")
 _DOCS = "https://developer.hashicorp.com/docs/agent/config/config-files#kv_max_value_size"
+
+
+def too_large(announced: int | None, limit: int) -> str:
+    """Consul's 413 text for a KV body over ``kv_max_value_size`` (length unknown when chunked)."""
+    if announced is None:
+        return f"Request body too large, max size: {limit} bytes. See {_DOCS}."
+    return f"Request body({announced} bytes) too large, max size: {limit} bytes. See {_DOCS}."
 
 
 def go_encode_query(req: Request) -> str:
@@ -129,10 +138,7 @@ def install_kv(router: Router, api: Api) -> None:
                 raise HTTPError(400, problem)
         limit = ctx.config.limits.kv_max_value_size
         if len(req.body) > limit:
-            raise HTTPError(
-                413,
-                f"Request body({len(req.body)} bytes) too large, max size: {limit} bytes. See {_DOCS}.",
-            )
+            raise HTTPError(413, too_large(len(req.body), limit))
         check_write(await acl_of(req, ctx), key)
         command = KVSet(key=key, value=req.body, flags=flags, cas=cas, acquire=acquire, release=release)
         ok = await api.write(command)
@@ -152,5 +158,6 @@ def install_kv(router: Router, api: Api) -> None:
         return api.reply(req, bool(ok) if cas is not None else True)
 
     router.add("GET", "/v1/kv/{key:path}", kv_get)
-    router.add("PUT", "/v1/kv/{key:path}", kv_put)
+    router.add("PUT", "/v1/kv/{key:path}", kv_put, max_body_bytes=ctx.config.limits.kv_max_value_size,
+               too_large=too_large)
     router.add("DELETE", "/v1/kv/{key:path}", kv_delete)

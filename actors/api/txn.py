@@ -3,7 +3,8 @@
 What lives here: the handler and the conversion from Consul's API op format (``{"KV": {...}}``,
 ``{"Node": ...}``, ``{"Service": ...}``, ``{"Check": ...}``; keys matched leniently, KV values in
 base64) into the store's `TxnOp` records. Limits, with Consul's texts: a body above
-``max(txn_max_req_len, kv_max_value_size)`` and more than `MAX_TXN_OPS` ops are 413, as is one KV
+``max(txn_max_req_len, kv_max_value_size)`` (the route's declared body limit: refused before it is
+read) and more than `MAX_TXN_OPS` ops are 413, as is one KV
 value above ``kv_max_value_size``; a body that does not parse is 400 ``Failed to parse body: ...``.
 
 A transaction whose ops all read is served like a read, without Raft: the consistency flags are
@@ -40,6 +41,20 @@ if TYPE_CHECKING:
 
 MAX_TXN_OPS = 128  # Consul's current limit (64 before 1.x docs raised it)
 PREFIX = "Failed to parse body: "
+_DOCS = "https://www.consul.io/docs/agent/config/config-files#txn_max_req_len"
+
+
+def max_txn_len(ctx: "AgentContext") -> int:
+    """Consul: ``kv_max_value_size`` stands in when it is the larger (backward compatibility)."""
+    limits = ctx.config.limits
+    return max(limits.txn_max_req_len, limits.kv_max_value_size)
+
+
+def too_large(announced: int | None, limit: int) -> str:
+    """Consul's 413 texts: the announced length when there is one, else the limit only."""
+    if announced is None:
+        return f"Request body too large, max size: {limit} bytes. See {_DOCS}."
+    return f"Request body({announced} bytes) too large, max size: {limit} bytes. See {_DOCS}."
 _UINT64_MAX = 2**64 - 1  # Flags and Index are Go uint64s
 
 
@@ -107,10 +122,9 @@ def install_txn(router: Router, api: Api) -> None:
     ctx = api.ctx
 
     async def txn(req: Request) -> Response:
-        limits = ctx.config.limits
-        max_len = max(limits.txn_max_req_len, limits.kv_max_value_size)
+        max_len = max_txn_len(ctx)
         if len(req.body) > max_len:
-            raise HTTPError(413, f"Request body too large, max size: {max_len} bytes")
+            raise HTTPError(413, too_large(len(req.body), max_len))
         raw_ops = normalize(read_json(req.body, PREFIX), TXN, PREFIX)
         if len(raw_ops) > MAX_TXN_OPS:
             raise HTTPError(413, f"Transaction contains too many operations ({len(raw_ops)} > {MAX_TXN_OPS})")
@@ -131,4 +145,4 @@ def install_txn(router: Router, api: Api) -> None:
             result = TxnResponse(results=readable_results(result.results, seen), errors=result.errors)
         return api.reply(req, result, status=200 if result.ok else 409, headers=seen.mark(headers) or None)
 
-    router.add("PUT", "/v1/txn", txn)
+    router.add("PUT", "/v1/txn", txn, max_body_bytes=max_txn_len(ctx), too_large=too_large)

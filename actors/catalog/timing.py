@@ -26,6 +26,8 @@ class SyncTimings(msgspec.Struct, frozen=True, kw_only=True):
     debounce: float = 0.05  # s; how long a check status change waits for others to batch with it
     partial_retry_initial: float = 1.0  # s; first retry of a failed partial sync, doubling...
     partial_retry_max: float = RETRY_FAIL_INTERVAL  # s; ...up to this
+    item_retry_initial: float = 1.0  # s; first retry of one service/check the catalog refused, doubling...
+    item_retry_max: float = AE_INTERVAL  # s; ...up to this (the others keep syncing meanwhile)
 
 
 def scale_factor(nodes: int) -> int:

@@ -6,8 +6,13 @@ send the whole API request to a server, which answers it through its own router 
 had arrived on its HTTP port. Tags are wire format: add, never rename.
 
 `ApplyCommand`/`NodeView` serve a client's catalog syncer: it commits its own node's registrations
-through a server and reads back what the catalog holds for its node. `ACLResolve` lets a client agent
-resolve a token secret through a server (``actors/acl/remote_resolver.py``).
+through a server and reads back what the catalog holds for its node. Both carry the ACL token the
+syncer acts with (Consul's anti-entropy tokens: see ``actors/catalog/tokens.py``); ``""`` means no
+token (the server judges it as ``anonymous``, never by its own default token). With ACLs enabled the
+server authorizes them as ``/v1/catalog/register``/``deregister`` and filters the node view as a read;
+a refusal comes back as data (``ApplyOutcome.error`` / ``NodeViewResult.error`` of kind
+`ACL_REFUSED`). `ACLResolve` lets a client agent resolve a token secret through a server
+(``actors/acl/remote_resolver.py``): it answers only about the secret it is given.
 
 What must never live here: behaviour.
 """
@@ -16,6 +21,8 @@ from __future__ import annotations
 
 from actors.state.models import HealthCheck, NodeServices
 from runtime.messages import Error, Message
+
+ACL_REFUSED = "acl.refused"  # `Error.kind` of an ACL refusal ("Permission denied: ..." / "ACL not found")
 
 
 class HttpCall(Message, tag="forward.http_call"):
@@ -36,6 +43,7 @@ class ApplyCommand(Message, tag="forward.apply_command"):
     """A client agent's own state command (anti-entropy), to be committed by the servers."""
 
     command: bytes
+    token: str = ""  # the ACL secret the syncer acts with; "" for none (peers without the field send none)
 
 
 class ApplyOutcome(Message, tag="forward.apply_outcome"):
@@ -47,12 +55,14 @@ class NodeView(Message, tag="forward.node_view"):
     """The catalog's record of one node: its services and its checks (what anti-entropy compares)."""
 
     node: str
+    token: str = ""  # as `ApplyCommand.token`: the view holds only what this token may read
 
 
 class NodeViewResult(Message, tag="forward.node_view_result"):
     index: int
     services: NodeServices | None = None
     checks: list[HealthCheck] = []
+    error: Error | None = None  # the view was refused (kind `ACL_REFUSED`: an unknown token)
 
 
 class DnsCall(Message, tag="forward.dns_call"):

@@ -153,22 +153,30 @@ class LocalAgent:
         if source == SOURCE_CONFIG and not self.config.enable_local_script_checks:
             raise DefinitionError(LOCAL_SCRIPTS_DISABLED, 500)
 
-    def _put_service(self, d: ServiceDefinition, source: str, replace_checks: bool) -> tuple[str, list[str]]:
+    def _put_service(self, d: ServiceDefinition, source: str, replace_checks: bool,
+                     token: str = "") -> tuple[str, list[str]]:
         service, checks = service_from_definition(d, source=source)
+        if token:  # the registration's ACL token, kept for anti-entropy (inline checks share it)
+            service = msgspec.structs.replace(service, token=token)
+            checks = [msgspec.structs.replace(c, token=token) for c in checks]
         self._allow_scripts(checks, source)
         self.state.put_service(service, checks, now=clock.now(), replace_checks=replace_checks)
         return service.id, [c.id for c in checks]
 
-    def _put_check(self, d: CheckDefinition, source: str) -> str:
+    def _put_check(self, d: CheckDefinition, source: str, token: str = "") -> str:
         check = check_from_definition(d, source=source)
+        if token:
+            check = msgspec.structs.replace(check, token=token)
         if check.service_id and check.service_id not in self.state.services:
             raise DefinitionError(f"ServiceID {quote(check.service_id)} does not exist", 404)
         self._allow_scripts([check], source)
         self.state.put_check(check, now=clock.now())
         return check.id
 
-    async def register_service(self, d: ServiceDefinition, *, replace_checks: bool = False) -> str:
-        service_id, _ = self._put_service(d, SOURCE_API, replace_checks)
+    async def register_service(self, d: ServiceDefinition, *, replace_checks: bool = False,
+                               token: str = "") -> str:
+        """``token``: the request's ACL token, which anti-entropy will sync the service with."""
+        service_id, _ = self._put_service(d, SOURCE_API, replace_checks, token)
         await self.commit()
         return service_id
 
@@ -187,8 +195,8 @@ class LocalAgent:
 
     # -- checks --------------------------------------------------------------------------------------
 
-    async def register_check(self, d: CheckDefinition) -> str:
-        check_id = self._put_check(d, SOURCE_API)
+    async def register_check(self, d: CheckDefinition, *, token: str = "") -> str:
+        check_id = self._put_check(d, SOURCE_API, token)
         await self.commit()
         return check_id
 

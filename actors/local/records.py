@@ -6,6 +6,11 @@ and output), the ``source`` tags telling config-file definitions from API regist
 Consul reserves for maintenance mode. These Structs are also the on-disk format of the persisted state,
 so fields may be added (with defaults) but never renamed.
 
+Both records keep the ACL token they were registered with (``token``, Consul's ``ServiceState.Token`` /
+``CheckState.Token``: the request's token at registration, "" for none), which anti-entropy syncs them
+with (``actors/catalog/tokens``). It is persisted with them (the state file is private to the agent,
+mode 0600), and no view ever shows it.
+
 What must never live here: behaviour, parsing of request bodies (``definitions``), or the JSON shapes the
 HTTP API answers with (``views``). Catalog records (`actors.state.models`) are a different thing: the
 catalog is the cluster's view, these are the agent's.
@@ -56,6 +61,7 @@ class LocalService(msgspec.Struct, frozen=True, kw_only=True):
     proxy: dict[str, Any] | None = None
     connect: dict[str, Any] | None = None
     source: str = SOURCE_API
+    token: str = ""  # the ACL secret it was registered with (see the module docstring); never shown
 
 
 class CheckSpec(msgspec.Struct, frozen=True, kw_only=True):
@@ -140,3 +146,4 @@ class LocalCheck(msgspec.Struct, frozen=True, kw_only=True):
     type: str = ""
     spec: CheckSpec | None = None
     source: str = SOURCE_API
+    token: str = ""  # the ACL secret it was registered with (see the module docstring); never shown

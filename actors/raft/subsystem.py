@@ -47,7 +47,7 @@ from runtime.log import get_logger
 from runtime.supervisor import ChildSpec, RestartPolicy, Supervisor
 from runtime.transport.connection import FramedConnection
 from runtime.transport.errors import ConnectionClosed
-from runtime.transport.listener import StreamListener
+from runtime.transport.listener import StreamLimits, StreamListener
 from runtime.transport.protocols import StreamProtocols
 from runtime.transport.rpc_client import RpcClient, RpcClientActor
 from runtime.transport.rpc_server import RpcServer
@@ -139,7 +139,8 @@ def build_raft(ctx: "AgentContext") -> list[ChildSpec]:
     protocols.add(http_forward_server(ctx).protocol())  # API calls forwarded by client agents
     server = ChildSpec("server", StreamListener, cfg.bind_addr, cfg.ports.server, protocols, node=node,
                        faults=faults, on_bound=lambda address: ctx.extras.__setitem__("server_addr", address),
-                       tls=tls.listener)
+                       tls=tls.listener,
+                       limits=StreamLimits(max_conns_per_client=cfg.limits.rpc_max_conns_per_client))
     return [raft_tree, server]
 
 

@@ -71,6 +71,7 @@ class NotFound(StoreError):
 
 
 class TooLarge(StoreError):
-    """A KV value above `MAX_VALUE_SIZE` (the API should have answered 413 before proposing it)."""
+    """A KV value above the store's ceiling `MAX_VALUE_SIZE` (a value no Raft append could carry; the
+    configured ``kv_max_value_size`` is the API's to enforce, with 413, before proposing)."""
 
     kind = "too_large"

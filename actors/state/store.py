@@ -87,7 +87,13 @@ from .models import (
 from .txn import is_read_only, run_txn
 from .watch import WatchKey, WatchSet, fold
 
-MAX_VALUE_SIZE = 512 * 1024  # bytes; Consul's kv_max_value_size default (raft SuggestedMaxDataSize)
+# The store's own ceiling on a KV value: a protocol constant, the same on every replica, so applying an
+# entry stays deterministic. It is not ``limits.kv_max_value_size``: that is one agent's configuration
+# (servers may differ, and a reload may change it), enforced at the API edge before a write is proposed
+# (the HTTP route's body limit and the KV / txn handlers), as Consul does in its endpoints and never in
+# its FSM. The ceiling is what one Raft append frame can carry (the transport's DEFAULT_MAX_FRAME, 8 MiB),
+# less room for the entry around the value.
+MAX_VALUE_SIZE = 8 * 1024 * 1024 - 64 * 1024
 DEFAULT_LOCK_DELAY_NS = 15 * 1_000_000_000
 MAX_LOCK_DELAY_NS = 60 * 1_000_000_000  # Consul caps any session's lock-delay at 60 s
 TABLES = ("kvs", "nodes", "services", "checks", "sessions", *ACL_TABLES)

@@ -10,7 +10,7 @@ Consul endpoints register themselves on a `Router` from the outside.
 from .limits import HttpLimits, HttpStatistics
 from .request import Headers, Request
 from .response import APPLICATION_JSON, TEXT_PLAIN, HTTPError, Response, json_response, text_response
-from .router import AfterHook, BeforeHook, Handler, Route, Router, WebSocketHandler
+from .router import AfterHook, BeforeHook, BodyLimit, Handler, Route, Router, WebSocketHandler
 from .server import HttpServer, serve_http
 from .websocket import ReplayStream
 
@@ -18,6 +18,7 @@ __all__ = [
     "APPLICATION_JSON",
     "AfterHook",
     "BeforeHook",
+    "BodyLimit",
     "Handler",
     "TEXT_PLAIN",
     "WebSocketHandler",

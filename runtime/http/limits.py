@@ -15,7 +15,8 @@ class HttpLimits(msgspec.Struct, frozen=True, kw_only=True):
     """Per-server limits. A connection cap of 0 means "no cap".
 
     max_body_bytes: largest request body accepted (Content-Length or chunked total). Larger gets
-        ``413 Request body too large`` and the connection is closed. Default 4 MiB.
+        ``413 Request body too large`` and the connection is closed. Default 4 MiB. A route may declare
+        its own limit instead (``Router.add(..., max_body_bytes=...)``), lower or higher.
     max_header_bytes: request line plus all header lines. Larger gets 431 and a close. Default 1 MiB.
         (A head that arrives in the same read as earlier pipelined requests is checked to within
         one read, 64 KiB.)
@@ -30,6 +31,12 @@ class HttpLimits(msgspec.Struct, frozen=True, kw_only=True):
     max_connections: open connections across all clients; beyond it, 503 and close. Default 4096.
     max_conns_per_client: open connections per client IP (Consul's ``http_max_conns_per_client``);
         beyond it, 429 and close. Default 200.
+    hangup_grace: seconds a running handler may still take once its client has sent EOF (closed the
+        connection, or only its sending side: TCP cannot tell them apart) before it is cancelled and the
+        connection closed unanswered. Enough for an ordinary request from a client that half-closes after
+        sending; a client that hung up during a blocking query frees its slot within this plus a
+        watchdog tick or two. A reset connection cancels the handler at once. (Go cancels the request
+        context on EOF at once; handlers that ignore it still answer.) Default 2.
     """
 
     max_body_bytes: int = 4 * 1024 * 1024
@@ -38,6 +45,7 @@ class HttpLimits(msgspec.Struct, frozen=True, kw_only=True):
     idle_timeout: float = 120.0
     max_connections: int = 4096
     max_conns_per_client: int = 200
+    hangup_grace: float = 2.0
 
 
 class HttpStatistics(msgspec.Struct, frozen=True, kw_only=True):
@@ -49,3 +57,4 @@ class HttpStatistics(msgspec.Struct, frozen=True, kw_only=True):
     client_errors: int  # responses with status 4xx, including refused connections
     server_errors: int  # responses with status 5xx
     connections_refused: int  # over max_connections or max_conns_per_client
+    hangups: int = 0  # handlers cancelled because their client went away (reset, or EOF past hangup_grace)

@@ -2,7 +2,9 @@
 
 What lives here: `RequestAssembler`, one per connection: it owns the ``HttpRequestParser``, receives its
 callbacks, enforces the header and body size limits while parsing, and appends each complete request
-to ``ready`` (several per read when a client pipelines).
+to ``ready`` (several per read when a client pipelines). The body limit of a request is the server's
+``max_body_bytes`` unless ``limit_for`` (the router's `Router.body_limit`) names one for its method and
+route; it is looked up once per request, and only for requests that have a body.
 `LimitExceeded` is what a callback raises to stop the parser with a specific status.
 
 What must never live here: IO, timeouts, routing or response writing; the server loop does those.
@@ -11,11 +13,15 @@ What must never live here: IO, timeouts, routing or response writing; the server
 from __future__ import annotations
 
 from collections import deque
+from typing import Callable
 
 import httptools
 
 from .limits import HttpLimits
 from .request import Request
+from .router import BodyLimit
+
+LimitFor = Callable[[str, str], "BodyLimit | None"]  # (method, request target) -> the route's body limit
 
 _METHODS = {
     m.encode(): m
@@ -55,6 +61,9 @@ class RequestAssembler:
         "check_head_size",
         "_max_body",
         "_max_head",
+        "_limit_for",
+        "_limit",
+        "_declared",
         "_url",
         "_headers",
         "_body",
@@ -62,7 +71,7 @@ class RequestAssembler:
         "_connection_header",
     )
 
-    def __init__(self, client: tuple[str, int], limits: HttpLimits) -> None:
+    def __init__(self, client: tuple[str, int], limits: HttpLimits, limit_for: LimitFor | None = None) -> None:
         self.parser = httptools.HttpRequestParser(self)
         self.ready: deque[Request] = deque()
         self.client = client
@@ -72,6 +81,9 @@ class RequestAssembler:
         self.check_head_size = True
         self._max_body = limits.max_body_bytes
         self._max_head = limits.max_header_bytes
+        self._limit_for = limit_for
+        self._limit = -1  # body limit of the request being received; -1: not looked up yet
+        self._declared: BodyLimit | None = None  # the route's declaration behind _limit, if any
         self._url = b""
         self._headers: list[tuple[bytes, bytes]] = []
         self._body: bytes | bytearray = b""
@@ -89,6 +101,31 @@ class RequestAssembler:
             if len(n) == len(name) and n.lower() == name:
                 found = v
         return found
+
+    def body_limit(self) -> int:
+        """The body limit of the request being received (its route's, else the server's)."""
+        limit = self._limit
+        if limit < 0:
+            declared = None
+            if self._limit_for is not None:
+                method = self.parser.get_method()
+                declared = self._limit_for(
+                    _METHODS.get(method) or method.decode("latin-1"), self._url.decode("utf-8", "surrogateescape")
+                )
+            self._declared = declared
+            limit = self._limit = self._max_body if declared is None else declared.max_bytes
+        return limit
+
+    def too_large(self) -> str:
+        """The 413 text for the request being received (call `body_limit` first)."""
+        if self._declared is None:
+            return "Request body too large"
+        announced = self.pending_header(b"content-length")
+        try:
+            length = int(announced) if announced is not None else None
+        except ValueError:
+            length = None
+        return self._declared.message(length)
 
     def pending_http11(self) -> bool:
         return self.parser.get_http_version() == "1.1"
@@ -115,6 +152,7 @@ class RequestAssembler:
         self.in_body = True
         self._body = b""
         self._body_size = 0
+        self._limit = -1
         if self.check_head_size:
             size = len(self._url) + 16
             for n, v in self._headers:
@@ -124,8 +162,11 @@ class RequestAssembler:
 
     def on_body(self, chunk: bytes) -> None:
         size = self._body_size + len(chunk)
-        if size > self._max_body:
-            raise LimitExceeded(413, "Request body too large")
+        limit = self._limit
+        if limit < 0:
+            limit = self.body_limit()
+        if size > limit:
+            raise LimitExceeded(413, self.too_large())
         self._body_size = size
         body = self._body
         if not body:

@@ -9,6 +9,12 @@ captured parameters are decoded afterwards, so ``/v1/agent/service/a%2Fb`` gives
 ``{name}`` matches one non-empty segment; ``{name:path}`` (last segment only) matches the rest of the
 path, slashes included, and may be empty.
 
+Body limits: a route may declare, per method, the largest request body it takes (``max_body_bytes`` on
+`Router.add`, with an optional ``too_large`` text builder); the server asks `Router.body_limit` once a
+request's head is in and refuses a larger body with 413 before buffering it (announced
+``Content-Length``) or as soon as it grows past the limit (chunked). A declared limit replaces the
+server's default cap for that route, above or below it.
+
 What must never live here: sockets, wire encoding, websocket handshakes, or anything Consul specific.
 """
 
@@ -16,7 +22,7 @@ from __future__ import annotations
 
 import logging
 import re
-from typing import Awaitable, Callable, Iterable, Mapping
+from typing import Awaitable, Callable, Iterable, Mapping, NamedTuple
 from urllib.parse import unquote
 
 from .request import NO_PARAMS, Request
@@ -28,6 +34,19 @@ Handler = Callable[[Request], Awaitable[Response]]
 WebSocketHandler = Callable[..., Awaitable[None]]  # (Request, trio_websocket.WebSocketConnection)
 BeforeHook = Callable[[Request], Awaitable["Response | None"]]
 AfterHook = Callable[[Request, Response], None]
+TooLarge = Callable[[int | None, int], str]  # (announced Content-Length or None, limit) -> the 413 text
+
+
+class BodyLimit(NamedTuple):
+    """The largest body one (method, route) accepts, and the text of its 413 (None: the server's)."""
+
+    max_bytes: int
+    too_large: TooLarge | None = None
+
+    def message(self, announced: int | None) -> str:
+        if self.too_large is None:
+            return "Request body too large"
+        return self.too_large(announced, self.max_bytes)
 
 _PARAM = re.compile(r"^\{([A-Za-z_][A-Za-z0-9_]*)(?::(path))?\}$")
 
@@ -35,11 +54,12 @@ _PARAM = re.compile(r"^\{([A-Za-z_][A-Za-z0-9_]*)(?::(path))?\}$")
 class Route:
     """Everything registered under one pattern: a handler per method, maybe a websocket handler."""
 
-    __slots__ = ("pattern", "handlers", "websocket", "allow", "regex", "prefix")
+    __slots__ = ("pattern", "handlers", "websocket", "allow", "regex", "prefix", "body_limits")
 
     def __init__(self, pattern: str, regex: re.Pattern[str] | None, prefix: str) -> None:
         self.pattern = pattern
         self.handlers: dict[str, Handler] = {}
+        self.body_limits: dict[str, BodyLimit] = {}  # method -> declared limit
         self.websocket: WebSocketHandler | None = None
         self.allow = "OPTIONS"
         self.regex = regex
@@ -104,6 +124,7 @@ class Router:
         self._exact: dict[str, Route] = {}
         self._buckets: dict[str, list[Route]] = {}  # static prefix ("/v1/kv/") -> routes
         self._depth = 0  # most slashes in any bucket prefix
+        self._body_limits = 0  # how many (method, route) pairs declare a body limit
 
     # -- registration -----------------------------------------------------------------------------
 
@@ -120,14 +141,24 @@ class Router:
             self._depth = max(self._depth, prefix.count("/"))
         return route
 
-    def add(self, methods: str | Iterable[str], pattern: str, handler: Handler) -> None:
-        """Register ``handler`` for ``methods`` (one name or several) on ``pattern``."""
+    def add(self, methods: str | Iterable[str], pattern: str, handler: Handler, *,
+            max_body_bytes: int | None = None, too_large: TooLarge | None = None) -> None:
+        """Register ``handler`` for ``methods`` (one name or several) on ``pattern``.
+
+        ``max_body_bytes``: the largest request body these methods take on this route (see the module
+        docstring); ``too_large(announced_length_or_None, limit)`` gives the text of the 413.
+        """
+        if max_body_bytes is not None and max_body_bytes < 0:
+            raise ValueError(f"max_body_bytes must be >= 0, not {max_body_bytes}")
         route = self._route(pattern)
         for method in [methods] if isinstance(methods, str) else methods:
             method = method.upper()
             if method in route.handlers:
                 raise ValueError(f"{method} {pattern} registered twice")
             route.handlers[method] = handler
+            if max_body_bytes is not None:
+                route.body_limits[method] = BodyLimit(max_body_bytes, too_large)
+                self._body_limits += 1
         route._refresh_allow()
 
     def route(self, methods: str | Iterable[str], pattern: str) -> Callable[[Handler], Handler]:
@@ -167,6 +198,15 @@ class Router:
         if route is not None:
             return route, NO_PARAMS
         return self._match(raw_path, path)
+
+    def body_limit(self, method: str, target: str) -> BodyLimit | None:
+        """The body limit declared for ``method`` on the route ``target`` (a request target, query
+        allowed) matches, or None (the server's default cap applies)."""
+        if not self._body_limits:
+            return None
+        probe = Request(method, target)
+        found = self.find(probe.raw_path, probe.path)
+        return None if found is None else found[0].body_limits.get(method)
 
     def _match(self, raw_path: str, path: str | None) -> tuple[Route, Mapping[str, str]] | None:
         if path is not None and path != raw_path:

@@ -3,8 +3,21 @@
 What lives here: `HttpServer` (serve on listeners you opened, or hand it any `trio.abc.Stream`),
 `serve_http` (bind with ``trio.open_tcp_listeners`` and serve), and the per-connection loop: keep-alive,
 pipelining (all requests found in one read are answered in order, in one write), ``Expect:
-100-continue``, timeouts, size and connection limits, websocket hand-off, and the rule that nothing
-escapes a connection task: malformed input gets a plain-text 4xx and a close, crashes get a 500.
+100-continue``, timeouts, size and connection limits (a route's own body limit, `Router.body_limit`,
+replaces the server's), websocket hand-off, and the rule that nothing escapes a connection task:
+malformed input gets a plain-text 4xx and a close, crashes get a 500.
+
+Hang-ups: a client that goes away while its request is being handled (typically a blocking query that
+may run for minutes) must not keep its connection slot. Go cancels the request context when the
+connection closes; here the server's watchdog, on each tick, starts a watcher task for every connection
+whose handler is still running: one receive on the connection. A reset or error cancels the handler
+and ends the connection at once; EOF (the client closed, or only half-closed its sending side, which
+TCP cannot tell apart) gives the handler ``HttpLimits.hangup_grace`` more seconds to answer, so a
+client that half-closes after sending still gets quick answers; bytes (a pipelined next request) are
+kept for the parser and watching stops, as in Go. The watcher is always finished before the connection
+reads again (one reader at a time: Trio's SSLStream insists), and never runs for a request that asked
+to switch protocols (the bytes after its head belong to the websocket). Handlers that answer within a
+tick, nearly all of them, never get a watcher: the fast path pays a clock read and two attribute stores.
 
 What must never live here: routing rules, response formatting details (``serialize``), request parsing
 details (``parsing``), or anything Consul specific.
@@ -15,7 +28,7 @@ from __future__ import annotations
 import logging
 import math
 from functools import partial
-from typing import Sequence
+from typing import Awaitable, Callable, Sequence
 
 import httptools
 import trio
@@ -61,14 +74,56 @@ def _is_disconnect(exc: BaseException) -> bool:
     return isinstance(exc, _DISCONNECTS)
 
 
-def _before_body(asm: RequestAssembler, max_body: int) -> str | None:
+def _before_body(asm: RequestAssembler) -> str | None:
+    """Refuse an announced Content-Length above the request's body limit (its route's or the server's)."""
     length = asm.pending_header(b"content-length")
     try:
-        if length is not None and int(length) > max_body:
-            return "Request body too large"
+        if length is not None and int(length) > asm.body_limit():
+            return asm.too_large()
     except ValueError:
         pass
     return None
+
+
+class _Conn:
+    """One connection's state shared between its task, the server's watchdog and a hang-up watcher."""
+
+    __slots__ = ("recv", "timer", "deadline", "busy_since", "watch", "watch_done", "carry", "peer_eof",
+                 "hung_up")
+
+    def __init__(self, recv: Callable[[], Awaitable[bytes]], timer: trio.CancelScope, deadline: Deadline) -> None:
+        self.recv = recv
+        self.timer = timer  # cancelling it ends the connection (handler included)
+        self.deadline = deadline
+        self.busy_since = math.inf  # when the running handler started; inf: none running (or not watchable)
+        self.watch: trio.CancelScope | None = None  # the watcher's scope while one exists
+        self.watch_done: trio.Event | None = None
+        self.carry = b""  # bytes the watcher read: the parser gets them before the next receive
+        self.peer_eof = False  # the watcher saw EOF: answer what is being handled, then close
+        self.hung_up = False  # the watcher saw a reset: the handler was cancelled
+
+
+class _Watchdog(Watchdog):
+    """The server's watchdog: read timeouts, plus a hang-up watcher for each long-running handler."""
+
+    def __init__(self, tick: float, server: "HttpServer") -> None:
+        super().__init__(tick)
+        self._server = server
+        self._nursery: trio.Nursery | None = None
+
+    async def run(self) -> None:
+        async with trio.open_nursery() as nursery:
+            self._nursery = nursery
+            try:
+                await super().run()
+            finally:
+                self._nursery = None
+
+    def expire(self, now: float) -> int:
+        expired = super().expire(now)
+        if self._nursery is not None:
+            self._server._watch_handlers(now, self._nursery)
+        return expired
 
 
 class HttpServer:
@@ -85,8 +140,10 @@ class HttpServer:
         self.client_errors = 0
         self.server_errors = 0
         self.connections_refused = 0
+        self.hangups = 0
+        self._conns: set[_Conn] = set()
         tick = max(0.01, min(1.0, limits.header_timeout / 4, limits.idle_timeout / 4))
-        self.watchdog = Watchdog(tick)
+        self.watchdog: Watchdog = _Watchdog(tick, self)
 
     # -- public -----------------------------------------------------------------------------------
 
@@ -114,6 +171,7 @@ class HttpServer:
             client_errors=self.client_errors,
             server_errors=self.server_errors,
             connections_refused=self.connections_refused,
+            hangups=self.hangups,
         )
 
     async def serve(
@@ -203,19 +261,63 @@ class HttpServer:
                     break
                 drained += len(data)
 
+    def _watch_handlers(self, now: float, nursery: trio.Nursery) -> None:
+        """Start a hang-up watcher for each connection whose handler has been running since before now."""
+        for conn in self._conns:
+            if conn.busy_since < now and conn.watch is None and not conn.carry and not conn.peer_eof:
+                conn.watch = trio.CancelScope()
+                conn.watch_done = trio.Event()
+                nursery.start_soon(self._watch_hangup, conn)
+
+    async def _watch_hangup(self, conn: _Conn) -> None:
+        """One receive while the handler runs (see the module docstring)."""
+        assert conn.watch is not None and conn.watch_done is not None
+        done = conn.watch_done
+        try:
+            with conn.watch:
+                try:
+                    data = await conn.recv()
+                except Exception:  # reset, or closed under us: the client is gone
+                    conn.hung_up = True
+                    conn.timer.cancel()
+                    return
+                if data:
+                    conn.carry = data
+                else:
+                    conn.peer_eof = True
+                    conn.deadline.at = min(conn.deadline.at, trio.current_time() + self.limits.hangup_grace)
+        finally:
+            done.set()
+
+    @staticmethod
+    async def _unwatch(conn: _Conn) -> None:
+        """Stop the connection's watcher and wait until it has left ``recv`` (one reader at a time)."""
+        assert conn.watch is not None and conn.watch_done is not None
+        conn.watch.cancel()
+        with trio.CancelScope(shield=True):
+            await conn.watch_done.wait()
+        conn.watch = conn.watch_done = None
+
     async def _connection(self, stream: trio.abc.Stream, client: tuple[str, int]) -> None:
         limits = self.limits
-        asm = RequestAssembler(client, limits)
+        asm = RequestAssembler(client, limits, self.router.body_limit)
         # One cancel scope times every read of this connection: the watchdog cancels it when
         # deadline.at passes. deadline.at is moved before each read and parked at infinity while
-        # requests are handled (blocking queries may take minutes).
+        # requests are handled (blocking queries may take minutes), unless the client hangs up.
         timer = trio.CancelScope()
         deadline = self.watchdog.watch(timer, trio.current_time() + limits.header_timeout)
+        conn = _Conn(transport_for(stream).recv, timer, deadline)
+        self._conns.add(conn)
         try:
             with timer:
-                await self._requests(stream, client, asm, deadline)
+                await self._requests(stream, client, asm, conn)
         finally:
+            self._conns.discard(conn)
             self.watchdog.forget(deadline)
+        if conn.hung_up or (conn.peer_eof and timer.cancel_called):
+            self.hangups += 1  # the client went away before its answer: nobody to tell
+            log.debug("HTTP client %s hung up while its request was handled", client)
+            return
         if timer.cancel_called:
             if asm.in_head:
                 await self._refuse(stream, 408, "Timed out reading request headers")
@@ -227,15 +329,17 @@ class HttpServer:
         stream: trio.abc.Stream,
         client: tuple[str, int],
         asm: RequestAssembler,
-        deadline: Deadline,
+        conn: _Conn,
     ) -> None:
         # The hot loop: one iteration per read. Locals instead of attribute lookups, no helper
         # calls on the common path (one GET in, one response out).
         limits = self.limits
         dispatch = self.router.dispatch
+        deadline = conn.deadline
         io = transport_for(stream)
         recv = io.recv
         send = io.send
+        inf = math.inf
         feed = asm.parser.feed_data
         ready = asm.ready
         header_timeout = limits.header_timeout
@@ -249,16 +353,22 @@ class HttpServer:
         body_checked = 0  # the asm.begun value whose Content-Length/Expect were looked at
 
         while True:
-            if asm.in_head:
-                deadline.at = head_deadline
-            elif asm.in_body:
-                deadline.at = current_time() + idle_timeout
+            if conn.carry:  # read by the hang-up watcher while the previous request was handled
+                data = conn.carry
+                conn.carry = b""
             else:
-                deadline.at = idle_deadline
-            data = await recv()
-            deadline.at = math.inf
-            if not data or deadline.scope.cancel_called:  # EOF, or timed out as the data came
-                return
+                if conn.peer_eof:  # the client closed (at least its side) while we were answering
+                    return
+                if asm.in_head:
+                    deadline.at = head_deadline
+                elif asm.in_body:
+                    deadline.at = current_time() + idle_timeout
+                else:
+                    deadline.at = idle_deadline
+                data = await recv()
+                deadline.at = inf
+                if not data or deadline.scope.cancel_called:  # EOF, or timed out as the data came
+                    return
 
             asm.check_head_size = head_bytes + len(data) > max_head
             failure: tuple[int, str] | None = None
@@ -279,11 +389,19 @@ class HttpServer:
             answered = len(ready)
             if answered:
                 upgrade_req = ready.pop() if upgrade_at >= 0 else None
+                watchable = upgrade_req is None  # else the bytes after its head are the websocket's
                 out = []
                 close = False
                 while ready:
                     req = ready.popleft()
-                    resp = await dispatch(req)
+                    if watchable:
+                        conn.busy_since = current_time()
+                    try:
+                        resp = await dispatch(req)
+                    finally:
+                        conn.busy_since = inf
+                        if conn.watch is not None:
+                            await self._unwatch(conn)
                     keep_alive = req.keep_alive
                     try:
                         out.append(
@@ -339,7 +457,7 @@ class HttpServer:
                     # First read of a body: refuse an announced oversized one before it is sent,
                     # and say "100 Continue" to a client that waits for it.
                     body_checked = asm.begun
-                    refusal = _before_body(asm, limits.max_body_bytes)
+                    refusal = _before_body(asm)
                     if refusal is not None:
                         await self._refuse(stream, 413, refusal)
                         return

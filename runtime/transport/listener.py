@@ -10,6 +10,11 @@ too) and the hello is read inside TLS; anything else is plaintext, refused when 
 (Consul's ``verify_incoming``). A protocol's ``admit`` hook then sees the hello and the TLS peer (the
 names its verified certificate carries) and may refuse the connection (``unauthorized``).
 
+Connection caps are checked on accept, before any byte is read (TLS included): past ``max_connections`` in
+all, or past ``max_conns_per_client`` from one IP address (Consul's ``rpc_max_conns_per_client`` on the
+server port), the connection is closed at once, counted (``too_many_connections`` /
+``too_many_client_connections``) and logged.
+
 Bad input ends *that* connection, never the listener: a bad hello, an unknown kind, a timeout, a bad
 frame or a handler that raises closes the connection with one log line and a counted reason. A socket
 error on the listening socket itself crashes the actor, and its supervisor restarts it.
@@ -52,6 +57,9 @@ class StreamLimits(msgspec.Struct, frozen=True, kw_only=True):
     # Open connections at once; more are closed on accept. Servers keep one per peer per protocol,
     # so this is generous for any real cluster and still bounds memory.
     max_connections: int = 4096
+    # Open connections from one client IP address; more are closed on accept. 0: no cap. The server port
+    # sets Consul's ``limits.rpc_max_conns_per_client`` (100) here; other listeners keep 0.
+    max_conns_per_client: int = 0
     receive_size: int = RECEIVE_SIZE
 
 
@@ -75,6 +83,7 @@ class StreamListener(Actor):
         self.accepted = 0
         self.open_by_kind: Counter[str] = Counter()
         self._open = 0
+        self._per_client: Counter[str] = Counter()  # open connections by client IP address
 
     async def run(self, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
         listeners = await trio.open_tcp_listeners(self.port, host=self.host)
@@ -92,6 +101,7 @@ class StreamListener(Actor):
             "protocols": self.protocols.kinds(),
             "tls": "off" if self.tls is None else ("required" if self.tls.require else "optional"),
             "connections": self._open,
+            "clients": len(self._per_client),
             "open": {kind: n for kind, n in sorted(self.open_by_kind.items()) if n},
             "accepted": self.accepted,
             **self.counters.as_dict(),
@@ -105,7 +115,14 @@ class StreamListener(Actor):
         if self._open >= self.limits.max_connections:
             self._refuse(stream, FrameError("too_many_connections", f"{self._open} connections already open"))
             return
+        ip = _remote_ip(stream)
+        cap = self.limits.max_conns_per_client
+        if cap and self._per_client[ip] >= cap:
+            self._refuse(stream, FrameError("too_many_client_connections",
+                                            f"{self._per_client[ip]} connections already open from {ip}"))
+            return
         self._open += 1
+        self._per_client[ip] += 1
         try:
             secured: trio.abc.Stream = stream
             peer: TlsPeer | None = None
@@ -148,6 +165,9 @@ class StreamListener(Actor):
                 self.cell.tree.touch()
         finally:
             self._open -= 1
+            self._per_client[ip] -= 1
+            if not self._per_client[ip]:
+                del self._per_client[ip]
 
     async def _run_handler(self, protocol: StreamProtocol, conn: FramedConnection) -> None:
         try:
@@ -165,6 +185,14 @@ class StreamListener(Actor):
         self.counters.error(error.reason)
         remote = _remote(stream)
         log.warning("connection refused", remote=remote, reason=error.reason, detail=error.detail)
+
+
+def _remote_ip(stream: trio.SocketStream) -> str:
+    try:
+        name = stream.socket.getpeername()
+    except OSError:
+        return "?"
+    return name[0] if isinstance(name, tuple) else str(name)
 
 
 def _remote(stream: trio.SocketStream) -> str:

@@ -115,7 +115,10 @@ async def test_limits_and_bad_bodies(local: Local) -> None:
     big = b64("x" * (limits.kv_max_value_size + 1))
     status, text, _ = await txn(local, [{"KV": {"Verb": "set", "Key": "big", "Value": big}}])
     assert status == 413  # the body is too large before any value is looked at
-    assert text == f"Request body too large, max size: {max(limits.txn_max_req_len, limits.kv_max_value_size)} bytes"
+    body_len = len(json.dumps([{"KV": {"Verb": "set", "Key": "big", "Value": big}}]))
+    assert text == (f"Request body({body_len} bytes) too large, max size: "  # Consul's txn_endpoint.go text
+                    f"{max(limits.txn_max_req_len, limits.kv_max_value_size)} bytes. "
+                    "See https://www.consul.io/docs/agent/config/config-files#txn_max_req_len.")
     cases = [
         ("", "Failed to parse body: EOF"),
         ("{", "Failed to parse body: Input data was truncated"),

@@ -9,7 +9,8 @@
   still arriving; a KV value over ``kv_max_value_size`` is 413; an event payload over Serf's limit is
   refused; a refused body never leaves a key behind.
 * Headers over ``max_header_bytes`` get 431.
-* Every response with a body carries an explicit Content-Type (CVE-2024-10086), errors included, and
+* Every response with a body carries an explicit Content-Type (CVE-2024-10086), errors included (empty
+  answers carry none, as in Consul), and
   ``?raw`` KV reads are served as ``text/plain`` with ``X-Content-Type-Options: nosniff`` whatever the
   stored bytes (CVE-2020-25864).
 * Slowloris: many clients dribbling a head byte by byte are cut at ``header_timeout`` (virtual time) while
@@ -78,11 +79,50 @@ def test_per_client_connection_cap_bounds_blocking_queries(agent_thread: AgentTh
         other = agent_thread.request("GET", "/v1/status/leader", source="127.0.0.2")
         assert other.status == 200
         # Wake every parked query (a write from the other address): each of the 200 answers, which
-        # proves they were all live, and frees its slot. (A client that just hangs up keeps its slot
-        # until its blocking query returns: the server notices the close only when it next reads.)
+        # proves they were all live, and frees its slot. (A client that just hangs up frees its slot
+        # too, within ``hangup_grace``: see test_hanging_up_during_a_blocking_query_frees_the_slot.)
         assert agent_thread.request("PUT", "/v1/kv/limits-never", b"x", source="127.0.0.2").status == 200
         for sock in held:
             assert _read_reply(sock).startswith(b"HTTP/1.1 200 ")
+    agent_thread.assert_healthy()
+
+
+def _http_server_stats(agent: AgentThread) -> dict:
+    """The HTTP listener's counters (`HttpServer.statistics`), read in the agent's loop."""
+    snapshot = agent.run_sync_in_agent(agent.ctx.tree.snapshot)  # type: ignore[union-attr]
+    host, port = agent.http_addr
+    stack = [snapshot]
+    while stack:
+        node = stack.pop()
+        if node.stats.get("address") == f"{host}:{port}" and "open_connections" in node.stats:
+            return node.stats
+        stack.extend(node.children)
+    raise AssertionError("no HTTP listener in the actor tree")
+
+
+def test_hanging_up_during_a_blocking_query_frees_the_slot(agent_thread: AgentThread) -> None:
+    """Go cancels a request's context when its connection closes; a parked query must not keep the
+    client's slot (nor its memory) for the rest of its wait (``wait=5m`` here)."""
+    import time
+
+    addr = agent_thread.http_addr
+    index = agent_thread.request("GET", "/v1/kv/?recurse").headers["x-consul-index"]
+    before = _http_server_stats(agent_thread)
+    with _open(addr, "127.0.0.3") as sock:
+        sock.sendall(b"GET /v1/status/leader HTTP/1.1\r\nHost: x\r\n\r\n")
+        assert _read_reply(sock).startswith(b"HTTP/1.1 200 ")  # accepted and counted
+        sock.sendall(f"GET /v1/kv/hangup-never?index={index}&wait=5m HTTP/1.1\r\nHost: x\r\n\r\n".encode())
+        held = _http_server_stats(agent_thread)
+        assert held["open_connections"] == before["open_connections"] + 1
+    # closed: the server must notice while the query is parked, within hangup_grace plus a tick or two
+    deadline = time.monotonic() + HttpLimits().hangup_grace + 8.0
+    while True:  # bounded polling of the server's own counter (real time: the agent runs in a thread)
+        stats = _http_server_stats(agent_thread)
+        if stats["open_connections"] == before["open_connections"]:
+            break
+        assert time.monotonic() < deadline, stats
+        time.sleep(0.05)
+    assert stats["hangups"] == before["hangups"] + 1
     agent_thread.assert_healthy()
 
 
@@ -92,6 +132,10 @@ def test_per_client_connection_cap_bounds_blocking_queries(agent_thread: AgentTh
     (b"PUT /v1/kv/big HTTP/1.1\r\nContent-Length: -5\r\n\r\nhello", 400),
     (b"PUT /v1/kv/big HTTP/1.1\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\nhello!", 400),
     (b"PUT /v1/event/fire/big HTTP/1.1\r\nContent-Length: 999999999\r\n\r\n", 413),
+    # Under the server's 4 MiB default but over the route's own limit: refused before the body too
+    (b"PUT /v1/kv/big HTTP/1.1\r\nContent-Length: 600000\r\n\r\n", 413),
+    (b"PUT /v1/txn HTTP/1.1\r\nContent-Length: 600000\r\n\r\n", 413),
+    (b"PUT /v1/event/fire/big HTTP/1.1\r\nContent-Length: 301\r\n\r\n", 413),
 ])
 def test_lying_content_length_is_refused_before_the_body(agent_thread: AgentThread, head: bytes,
                                                          status: int) -> None:
@@ -140,9 +184,60 @@ def test_kv_value_over_kv_max_value_size_is_413_and_not_stored(agent_thread: Age
 
 def test_event_payload_over_the_gossip_limit_is_refused(agent_thread: AgentThread) -> None:
     reply = agent_thread.request("PUT", "/v1/event/fire/big", b"x" * 600)
-    assert reply.status in (413, 500) and b"limit" in reply.body, reply
+    assert reply.status == 413 and b"limited to 300 bytes" in reply.body, reply
     names = [e["Name"] for e in agent_thread.json("GET", "/v1/event/list")]
     assert "big" not in names
+    assert agent_thread.request("PUT", "/v1/event/fire/at-limit", b"x" * 300).status == 200
+
+
+def test_route_limits_refuse_before_buffering_with_consuls_texts(agent_thread: AgentThread) -> None:
+    """CVE-2025-11374: the KV PUT route's limit is kv_max_value_size, checked on the announced length
+    before any of the body is read; the text is Consul's kvs_endpoint.go one."""
+    with _open(agent_thread.http_addr, "127.0.0.1") as sock:
+        sock.sendall(b"PUT /v1/kv/big HTTP/1.1\r\nContent-Length: 524289\r\nExpect: 100-continue\r\n\r\n")
+        reply = parse_responses(_read_reply(sock))[0]  # no 100 Continue first: refused outright
+    assert reply.status == 413, reply
+    assert reply.body.startswith(b"Request body(524289 bytes) too large, max size: 524288 bytes. See https://"), reply
+    with _open(agent_thread.http_addr, "127.0.0.1") as sock:
+        sock.sendall(b"PUT /v1/txn HTTP/1.1\r\nContent-Length: 524289\r\n\r\n")
+        reply = parse_responses(_read_reply(sock))[0]
+    assert reply.status == 413 and b"txn_max_req_len" in reply.body, reply
+    # other routes keep the server's 4 MiB default: a 600 KB catalog body is read (and judged as JSON)
+    reply = agent_thread.request("PUT", "/v1/catalog/register", b" " * 600_000 + b"{")
+    assert reply.status == 400, reply
+    agent_thread.assert_no_crash()
+
+
+def test_kv_max_value_size_above_512k_is_honoured_end_to_end() -> None:
+    """The state store no longer caps values at 512 KiB: the configured limit is the API's to enforce,
+    and the store, deterministic on every replica, only has a protocol ceiling (8 MiB frames)."""
+    import base64
+    import json
+
+    import msgspec
+
+    from actors.state import MAX_VALUE_SIZE
+    from tests.fuzz.fuzzkit import dev_config
+
+    limit = 1024 * 1024
+    assert MAX_VALUE_SIZE > limit
+    cfg = dev_config()
+    cfg = msgspec.structs.replace(cfg, limits=msgspec.structs.replace(cfg.limits, kv_max_value_size=limit))
+    agent = AgentThread(cfg).start()
+    try:
+        value = bytes(range(256)) * (700 * 1024 // 256)  # 700 KiB: over the old hard-coded 512 KiB
+        assert agent.request("PUT", "/v1/kv/big", value).status == 200
+        got = agent.request("GET", "/v1/kv/big?raw")
+        assert got.status == 200 and got.body == value
+        ops = [{"KV": {"Verb": "set", "Key": "big2", "Value": base64.b64encode(value).decode()}}]
+        reply = agent.request("PUT", "/v1/txn", json.dumps(ops).encode())  # txn's limit follows kv's
+        assert reply.status == 200, reply
+        assert agent.request("GET", "/v1/kv/big2?raw").body == value
+        reply = agent.request("PUT", "/v1/kv/big", b"v" * (limit + 1))
+        assert reply.status == 413 and b"max size: 1048576 bytes" in reply.body, reply
+        agent.assert_no_crash()
+    finally:
+        agent.stop()
 
 
 def test_oversized_headers_are_431(agent_thread: AgentThread) -> None:
@@ -164,6 +259,20 @@ def test_every_response_with_a_body_has_a_content_type(agent_thread: AgentThread
     reply = agent_thread.request(method, target, body)
     if reply.body:
         assert reply.headers.get("content-type") in ("application/json", "text/plain; charset=utf-8"), reply
+
+
+def test_empty_answers_carry_no_content_type_as_in_consul(agent_thread: AgentThread) -> None:
+    """CVE-2024-10086's fix (agent/http.go ``wrap``) sets Content-Type on every answer *with a body*: the
+    JSON type for an encoded object, ``text/plain; charset=utf-8`` on every error path. An endpoint that
+    returns no object (a KV miss: ``WriteHeader(404); return nil, nil``; an OPTIONS answer) gets none,
+    and Go does not sniff an empty body. Nothing in an empty body can be misread as HTML, so we match."""
+    miss = agent_thread.request("GET", "/v1/kv/no-such-key")
+    assert miss.status == 404 and miss.body == b"" and "content-type" not in miss.headers, miss
+    assert miss.headers["x-consul-index"]  # the blocking-query headers are still there
+    options = agent_thread.request("OPTIONS", "/v1/kv/a")
+    assert options.status == 200 and options.body == b"" and "content-type" not in options.headers, options
+    listing = agent_thread.request("GET", "/v1/kv/no-such-prefix/?recurse")
+    assert listing.status == 404 and listing.body == b"" and "content-type" not in listing.headers
 
 
 @pytest.mark.parametrize("value", [b"<script>alert(1)</script>", b"<html><body onload=alert(1)>", b"\x00\xff",
@@ -252,3 +361,81 @@ def test_configured_txn_limit_above_the_server_default_is_honoured() -> None:
         assert reply.status == 413, reply  # past every limit: refused by the server or the endpoint
     finally:
         agent.stop()
+
+
+# -- the server port: rpc_max_conns_per_client, over real loopback sockets ---------------------------------
+
+
+def _rpc_round_trip(sock: socket.socket, request_id: int) -> None:
+    """One RPC on an open "rpc" stream: a body of no request type comes back as an RpcFailure with our id."""
+    import msgspec
+
+    from runtime.transport.frames import HEADER, encode_frame
+    from runtime.transport.rpc_messages import RpcFailure, RpcReply, RpcRequest
+
+    body = msgspec.Raw(msgspec.msgpack.encode(7))
+    sock.sendall(encode_frame(msgspec.msgpack.encode(RpcRequest(id=request_id, body=body))))
+    buf = b""
+    while len(buf) < HEADER.size or len(buf) < HEADER.size + HEADER.unpack(buf[:HEADER.size])[1]:
+        chunk = sock.recv(65536)
+        assert chunk, "the server closed an admitted connection"
+        buf += chunk
+    reply = msgspec.msgpack.decode(buf[HEADER.size:], type=RpcReply)
+    assert isinstance(reply, RpcFailure) and reply.id == request_id, reply
+
+
+def _closed_by_server(sock: socket.socket) -> bool:
+    try:
+        return sock.recv(1) == b""
+    except ConnectionResetError:
+        return True
+
+
+def _server_port_stats(agent: AgentThread) -> dict:
+    snapshot = agent.run_sync_in_agent(agent.ctx.tree.snapshot)  # type: ignore[union-attr]
+    host, port = agent.ctx.extras["server_addr"]  # type: ignore[union-attr]
+    stack = [snapshot]
+    while stack:
+        node = stack.pop()
+        if node.stats.get("address") == f"{host}:{port}":
+            return node.stats
+        stack.extend(node.children)
+    raise AssertionError("no server-port listener in the actor tree")
+
+
+def test_rpc_max_conns_per_client_on_the_server_port(agent_thread: AgentThread) -> None:
+    import time
+
+    from runtime.transport.hello import Hello, hello_frame
+
+    addr = agent_thread.ctx.extras["server_addr"]  # type: ignore[union-attr]
+    cap = agent_thread.ctx.config.limits.rpc_max_conns_per_client  # type: ignore[union-attr]
+    assert cap == 100
+    hello = hello_frame(Hello(kind="rpc", node="limits", dc="dc1"))
+    with ExitStack() as stack:
+        for i in range(cap):
+            sock = stack.enter_context(_open(addr, "127.0.0.4"))
+            sock.sendall(hello)
+            _rpc_round_trip(sock, i)  # served, so counted, before the next one opens
+        extra = stack.enter_context(_open(addr, "127.0.0.4"))
+        try:
+            extra.sendall(hello)
+        except (BrokenPipeError, ConnectionResetError):
+            pass  # already closed: as good
+        assert _closed_by_server(extra)
+        assert _server_port_stats(agent_thread)["errors"].get("too_many_client_connections") == 1
+        with _open(addr, "127.0.0.5") as other:  # another address is served as usual
+            other.sendall(hello)
+            _rpc_round_trip(other, 1)
+    # all closed: the address gets its slots back once the server has seen the closes (bounded polling)
+    deadline = time.monotonic() + IO_TIMEOUT
+    while True:
+        with _open(addr, "127.0.0.4") as again:
+            again.sendall(hello)
+            try:
+                _rpc_round_trip(again, 1)
+                break
+            except (AssertionError, ConnectionResetError):
+                assert time.monotonic() < deadline, "127.0.0.4 never got a slot back"
+        time.sleep(0.05)
+    agent_thread.assert_no_crash()

@@ -102,7 +102,7 @@ async def test_user_events_reach_everyone_with_receiver_side_filters(nursery: tr
     reply = await call(ctxs[1].http_addr, "PUT", "/v1/event/fire/_rexec")
     assert reply.status == 400
     reply = await call(ctxs[1].http_addr, "PUT", "/v1/event/fire/big", body=b"x" * 600)
-    assert reply.status == 500 and "limit" in reply.text
+    assert reply.status == 413 and "limited to 300 bytes" in reply.text  # refused at the HTTP edge (CVE-2025-11375)
     reply = await call(ctxs[1].http_addr, "PUT", "/v1/event/fire/x?tag=a")
     assert reply.status == 500 and reply.text == "Cannot provide tag filter without service filter"
 

@@ -9,6 +9,7 @@ from actors.state import (
     HealthCheck,
     InvalidInput,
     KVSet,
+    MAX_VALUE_SIZE,
     Node,
     NodeService,
     SessionDestroy,
@@ -152,7 +153,7 @@ def test_unknown_verb(h):
 
 
 def test_txn_value_too_large_is_op_error(h):
-    resp = h.ok(Txn(ops=[kv("set", "k", value=b"x" * (512 * 1024 + 1))]))
+    resp = h.ok(Txn(ops=[kv("set", "k", value=b"x" * (MAX_VALUE_SIZE + 1))]))  # the protocol ceiling; the configured kv_max_value_size is the API edge's
     assert resp.errors[0].op_index == 0 and "too large" in resp.errors[0].what
 
 
