@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 from actors.acl.enforce import AclFilter, acl_of
 from actors.acl.request_token import token_of
 from actors.api.agent_acl import readable_check, vet_check_register, vet_check_update
-from actors.api.agent_io import DECODE_PREFIX, empty, local_errors, read_body, reply
+from actors.api.agent_io import DECODE_PREFIX, MAX_AGENT_BODY, empty, local_errors, read_body, reply
 from actors.api.filter import FilterError, fields_from_struct
 from actors.api.query import compile_query_filter
 from actors.local.definitions import fold_key, parse_check, valid_status
@@ -96,9 +96,9 @@ def install_agent_checks(router: Router, ctx: "AgentContext", local: LocalAgent)
         return empty()
 
     router.add("GET", "/v1/agent/checks", checks)
-    router.add("PUT", "/v1/agent/check/register", register)
+    router.add("PUT", "/v1/agent/check/register", register, max_body_bytes=MAX_AGENT_BODY)
     router.add("PUT", "/v1/agent/check/deregister/{id:path}", deregister)
     router.add("PUT", "/v1/agent/check/pass/{id:path}", ttl_handler(PASSING))
     router.add("PUT", "/v1/agent/check/warn/{id:path}", ttl_handler(WARNING))
     router.add("PUT", "/v1/agent/check/fail/{id:path}", ttl_handler(CRITICAL))
-    router.add("PUT", "/v1/agent/check/update/{id:path}", update)
+    router.add("PUT", "/v1/agent/check/update/{id:path}", update, max_body_bytes=MAX_AGENT_BODY)

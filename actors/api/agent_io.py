@@ -1,6 +1,6 @@
 """What the agent-local endpoints share: body decoding, error mapping, replies, the enable flag.
 
-What lives here: `read_body` (JSON with Consul's "Request decode failed" wording), `local_errors` (a
+What lives here: `MAX_AGENT_BODY` (the registration endpoints' body cap), `read_body` (JSON with Consul's "Request decode failed" wording), `local_errors` (a
 context manager turning the local agent's `DefinitionError` / `PersistError` into the HTTP answer Consul
 gives), `reply` / `empty` (JSON or the empty 200 of write endpoints), `enable_flag` (``?enable=`` parsed as
 Go's ``strconv.ParseBool``) and `wait_seconds` (``?wait=`` for hash-based blocking).
@@ -25,6 +25,10 @@ if TYPE_CHECKING:
     from actors.context import AgentContext
 
 DECODE_PREFIX = "Request decode failed: "
+
+# The largest body the agent's registration and check-update endpoints take, refused with 413 before
+# it is read or any token is resolved (Consul caps these four endpoints at 512 KiB since SECVULN-50418).
+MAX_AGENT_BODY = 512 * 1024
 
 
 def read_body(req: Request) -> Any:

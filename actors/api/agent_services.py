@@ -24,7 +24,7 @@ import trio
 from actors.acl.enforce import AclFilter, acl_of
 from actors.acl.request_token import token_of
 from actors.api.agent_acl import vet_service_read, vet_service_register, vet_service_write
-from actors.api.agent_io import empty, local_errors, read_body, reply, wait_seconds
+from actors.api.agent_io import MAX_AGENT_BODY, empty, local_errors, read_body, reply, wait_seconds
 from actors.api.filter import FilterError, fields_from_struct
 from actors.api.query import compile_query_filter
 from actors.local.definitions import parse_service
@@ -102,7 +102,7 @@ def install_agent_services(router: Router, ctx: "AgentContext", local: LocalAgen
         assert isinstance(view.content_hash, str)
         return reply(ctx, req, view, headers={"X-Consul-ContentHash": view.content_hash})
 
-    router.add("PUT", "/v1/agent/service/register", register)
+    router.add("PUT", "/v1/agent/service/register", register, max_body_bytes=MAX_AGENT_BODY)
     router.add("PUT", "/v1/agent/service/deregister/{id:path}", deregister)
     router.add("GET", "/v1/agent/services", services)
     router.add("GET", "/v1/agent/service/{id:path}", service)

@@ -202,6 +202,12 @@ def test_route_limits_refuse_before_buffering_with_consuls_texts(agent_thread: A
         sock.sendall(b"PUT /v1/txn HTTP/1.1\r\nContent-Length: 524289\r\n\r\n")
         reply = parse_responses(_read_reply(sock))[0]
     assert reply.status == 413 and b"txn_max_req_len" in reply.body, reply
+    # the agent's registration endpoints take at most 512 KiB (SECVULN-50418), refused before reading
+    for path in ("/v1/agent/service/register", "/v1/agent/check/register", "/v1/agent/check/update/x"):
+        with _open(agent_thread.http_addr, "127.0.0.1") as sock:
+            sock.sendall(f"PUT {path} HTTP/1.1\r\nContent-Length: 524289\r\n\r\n".encode())
+            reply = parse_responses(_read_reply(sock))[0]
+        assert reply.status == 413, (path, reply)
     # other routes keep the server's 4 MiB default: a 600 KB catalog body is read (and judged as JSON)
     reply = agent_thread.request("PUT", "/v1/catalog/register", b" " * 600_000 + b"{")
     assert reply.status == 400, reply
