@@ -9,8 +9,9 @@ malformed input gets a plain-text 4xx and a close, crashes get a 500.
 
 Hang-ups: a client that goes away while its request is being handled (typically a blocking query that
 may run for minutes) must not keep its connection slot. Go cancels the request context when the
-connection closes; here the server's watchdog, on each tick, starts a watcher task for every connection
-whose handler is still running: one receive on the connection. A reset or error cancels the handler
+connection closes; here the server's watchdog, on each tick, watches every connection whose handler is
+still running: a plain TCP socket is added to the server's `HangupPoller` (one epoll set, looked at
+without reading), any other stream (TLS) gets a watcher task doing one receive. A reset or error cancels the handler
 and ends the connection at once; EOF (the client closed, or only half-closed its sending side, which
 TCP cannot tell apart) gives the handler ``HttpLimits.hangup_grace`` more seconds to answer, so a
 client that half-closes after sending still gets quick answers; bytes (a pipelined next request) are
@@ -37,9 +38,10 @@ from .limits import HttpLimits, HttpStatistics
 from .parsing import LimitExceeded, RequestAssembler
 from .request import Request
 from .response import Response, text_response
+from .hangups import HangupPoller
 from .router import Router
 from .serialize import CONTINUE_100, canned, encode_response
-from .transport import RECEIVE_SIZE, transport_for
+from .transport import RECEIVE_SIZE, SocketTransport, transport_for
 from .watchdog import Deadline, Watchdog
 from .websocket import handshake_problem, is_websocket_upgrade, run_websocket
 
@@ -89,7 +91,7 @@ class _Conn:
     """One connection's state shared between its task, the server's watchdog and a hang-up watcher."""
 
     __slots__ = ("recv", "timer", "deadline", "busy_since", "watch", "watch_done", "carry", "peer_eof",
-                 "hung_up")
+                 "hung_up", "sock", "polled")
 
     def __init__(self, recv: Callable[[], Awaitable[bytes]], timer: trio.CancelScope, deadline: Deadline) -> None:
         self.recv = recv
@@ -101,6 +103,8 @@ class _Conn:
         self.carry = b""  # bytes the watcher read: the parser gets them before the next receive
         self.peer_eof = False  # the watcher saw EOF: answer what is being handled, then close
         self.hung_up = False  # the watcher saw a reset: the handler was cancelled
+        self.sock = None  # the raw socket of a plain TCP connection: watched by the server's poller
+        self.polled = False  # registered in the poller now
 
 
 class _Watchdog(Watchdog):
@@ -114,6 +118,7 @@ class _Watchdog(Watchdog):
     async def run(self) -> None:
         async with trio.open_nursery() as nursery:
             self._nursery = nursery
+            nursery.start_soon(self._server._hangups.run)
             try:
                 await super().run()
             finally:
@@ -142,6 +147,7 @@ class HttpServer:
         self.connections_refused = 0
         self.hangups = 0
         self._conns: set[_Conn] = set()
+        self._hangups = HangupPoller()
         tick = max(0.01, min(1.0, limits.header_timeout / 4, limits.idle_timeout / 4))
         self.watchdog: Watchdog = _Watchdog(tick, self)
 
@@ -264,7 +270,11 @@ class HttpServer:
     def _watch_handlers(self, now: float, nursery: trio.Nursery) -> None:
         """Start a hang-up watcher for each connection whose handler has been running since before now."""
         for conn in self._conns:
-            if conn.busy_since < now and conn.watch is None and not conn.carry and not conn.peer_eof:
+            if conn.busy_since < now and conn.watch is None and not conn.polled and not conn.carry \
+                    and not conn.peer_eof:
+                if conn.sock is not None:
+                    conn.polled = self._hangups.watch(conn.sock, partial(self._hangup_seen, conn))
+                    continue
                 conn.watch = trio.CancelScope()
                 conn.watch_done = trio.Event()
                 nursery.start_soon(self._watch_hangup, conn)
@@ -289,6 +299,22 @@ class HttpServer:
         finally:
             done.set()
 
+    def _hangup_seen(self, conn: _Conn, what: str) -> None:
+        """The poller's report for a watched plain socket (it has already stopped watching it)."""
+        conn.polled = False
+        if what == "reset":
+            conn.hung_up = True
+            conn.timer.cancel()
+        elif what == "eof":
+            conn.peer_eof = True
+            conn.deadline.at = min(conn.deadline.at, trio.current_time() + self.limits.hangup_grace)
+        # "data": a pipelined request waits in the socket for the connection's next read
+
+    def _unpoll(self, conn: _Conn) -> None:
+        if conn.polled:
+            conn.polled = False
+            self._hangups.unwatch(conn.sock)  # type: ignore[arg-type]
+
     @staticmethod
     async def _unwatch(conn: _Conn) -> None:
         """Stop the connection's watcher and wait until it has left ``recv`` (one reader at a time)."""
@@ -306,12 +332,16 @@ class HttpServer:
         # requests are handled (blocking queries may take minutes), unless the client hangs up.
         timer = trio.CancelScope()
         deadline = self.watchdog.watch(timer, trio.current_time() + limits.header_timeout)
-        conn = _Conn(transport_for(stream).recv, timer, deadline)
+        io = transport_for(stream)
+        conn = _Conn(io.recv, timer, deadline)
+        if isinstance(io, SocketTransport):
+            conn.sock = io.raw_socket
         self._conns.add(conn)
         try:
             with timer:
                 await self._requests(stream, client, asm, conn)
         finally:
+            self._unpoll(conn)  # before the socket closes: its descriptor number will be reused
             self._conns.discard(conn)
             self.watchdog.forget(deadline)
         if conn.hung_up or (conn.peer_eof and timer.cancel_called):
@@ -400,7 +430,9 @@ class HttpServer:
                         resp = await dispatch(req)
                     finally:
                         conn.busy_since = inf
-                        if conn.watch is not None:
+                        if conn.polled:
+                            self._unpoll(conn)
+                        elif conn.watch is not None:
                             await self._unwatch(conn)
                     keep_alive = req.keep_alive
                     try:

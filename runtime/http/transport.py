@@ -31,6 +31,11 @@ class SocketTransport:
     def __init__(self, sock: socket.socket) -> None:
         self._sock = sock
 
+    @property
+    def raw_socket(self) -> socket.socket:
+        """The socket itself (for watching it without reading: ``hangups``)."""
+        return self._sock
+
     async def recv(self) -> bytes:
         # Wait first, then read: HTTP/1.1 clients mostly send one request and wait for the answer,
         # so a speculative read right after answering would nearly always fail (a syscall and a

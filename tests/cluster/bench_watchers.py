@@ -140,6 +140,8 @@ async def serve(args: argparse.Namespace) -> None:
         # As `run_agent` does once the agent is up: boot-time objects leave the collector's generations.
         gc.collect()
         gc.freeze()
+        if args.gc_threshold:
+            gc.set_threshold(*args.gc_threshold)
         print(json.dumps({"ready": True, "port": ctx.http_addr[1], "pid": os.getpid(),
                           "limits": msgspec.structs.asdict(listener.server.limits)}), flush=True)
         stdin = trio.lowlevel.FdStream(os.dup(sys.stdin.fileno()))
@@ -188,6 +190,8 @@ class Server:
             argv += ["--profile", args.profile]
         if args.profile_wakes:
             argv += ["--profile-wakes", args.profile_wakes]
+        if args.gc_threshold:
+            argv += ["--gc-threshold", *map(str, args.gc_threshold)]
         self.log = open(os.path.join("/tmp", f"bench-watchers-{os.getpid()}.log"), "wb")
         self.proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self.log, cwd=REPO)
         banner = self._line(60)
@@ -554,6 +558,8 @@ def main() -> None:
     parser.add_argument("--profile", metavar="PATH", help="run the server under cProfile, stats to PATH")
     parser.add_argument("--profile-wakes", metavar="PATH",
                         help="one key: profile the server (cProfile) only around each waking write, stats to PATH")
+    parser.add_argument("--gc-threshold", type=int, nargs=3, metavar=("G0", "G1", "G2"),
+                        help="server: gc.set_threshold(G0, G1, G2) after the boot-time freeze (experiments)")
     args = parser.parse_args()
     if args.serve:
         import trio

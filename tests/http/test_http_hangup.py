@@ -117,27 +117,32 @@ async def test_a_half_closing_client_still_gets_answers_within_the_grace(
     assert slow.cancelled.is_set() and server.statistics().hangups == 1
 
 
-async def test_a_pipelined_request_read_by_the_watcher_is_answered_after_in_order(
+async def test_a_pipelined_request_seen_by_the_poller_is_answered_after_in_order(
     nursery: trio.Nursery, autojump_clock: trio.testing.MockClock
 ) -> None:
+    """A plain socket is watched without reading: a pipelined request stays in the socket (watching
+    stops) and is answered after the blocked one, in order, on the same connection."""
     app = Blocker()
     server = await start_server(nursery, app.router)
     client = await RawClient.connect(server.port, read_timeout=FOREVER)
     await client.send(b"GET /block HTTP/1.1\r\nHost: t\r\n\r\n")
     await app.started.wait()
     conn = next(iter(server._conns))
-    with trio.fail_after(3 * TICK):  # bounded: the watcher starts on the next watchdog tick
-        while conn.watch is None:
+    with trio.fail_after(3 * TICK):  # bounded: watching starts on the next watchdog tick
+        while not conn.polled:
             await trio.sleep(TICK / 10)
+    assert len(server._hangups) == 1
     await client.send(b"GET /quick HTTP/1.1\r\nHost: t\r\n\r\n")
     with trio.fail_after(TICK):
-        while not conn.carry:  # the watcher read it, and kept it
+        while conn.polled:  # the poller saw bytes, left them in the socket and stopped watching
             await trio.sleep(TICK / 10)
+    assert not conn.peer_eof and not conn.hung_up
     app.release.set()
     first, second = await client.response(), await client.response()
     assert (first.body, second.body) == (b'"released"', b'"quick"')
     assert (await client.request("GET", "/quick")).status == 200  # the connection carries on
     assert not app.cancelled.is_set() and server.statistics().hangups == 0
+    assert len(server._hangups) == 0
 
 
 def _tls_contexts(tmp: Path) -> tuple[ssl.SSLContext, ssl.SSLContext]:
