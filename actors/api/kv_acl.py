@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING
 from actors.acl import readable
 from actors.acl.enforce import AclFilter, Caller, require
 from actors.state.models import KVEntry
-from actors.state.store import StateStore
+from actors.state.store import StateStore, collapse_keys
 from actors.state.watch import WatchSet
 
 if TYPE_CHECKING:
@@ -48,16 +48,5 @@ def readable_keys(store: StateStore, prefix: str, separator: str, ws: WatchSet,
                   seen: AclFilter) -> tuple[int, list[str]]:
     if not seen.active:
         return store.kv_keys(prefix, separator, ws)
-    index, entries = readable_entries(store, prefix, ws, seen)
-    keys: list[str] = []
-    start = len(prefix)
-    for entry in entries:  # sorted by key, so collapsed names repeat only next to each other
-        key = entry.key
-        if separator:
-            cut = key.find(separator, start)
-            if cut >= 0:
-                key = key[: cut + len(separator)]
-                if keys and keys[-1] == key:
-                    continue
-        keys.append(key)
-    return index, keys
+    index, entries = readable_entries(store, prefix, ws, seen)  # sorted by key, as collapsing needs
+    return index, collapse_keys((entry.key for entry in entries), len(prefix), separator)

@@ -190,6 +190,21 @@ def expired_sessions(timers: Iterable[tuple[str, int, int]], now_ns: int) -> lis
     return sorted(sid for sid, ttl, last in timers if ttl > 0 and now_ns >= session_deadline_ns(ttl, last))
 
 
+def collapse_keys(names: Iterable[str], start: int, separator: str) -> list[str]:
+    """Consul's ``?keys&separator=``: each sorted key name, cut after the first ``separator`` found at or
+    past ``start`` (the prefix length), with repeats of a collapsed "directory" name dropped."""
+    keys: list[str] = []
+    for key in names:
+        if separator:
+            cut = key.find(separator, start)
+            if cut >= 0:
+                key = key[: cut + len(separator)]
+                if keys and keys[-1] == key:
+                    continue
+        keys.append(key)
+    return keys
+
+
 class StateStore(ACLTables):
     """Consul's FSM state. See the module docstring for the contracts."""
 
@@ -914,19 +929,9 @@ class StateStore(ACLTables):
         prefix collapses into one "directory" entry ending with the separator."""
         if ws is not None:
             ws.add_prefix(prefix)
-        keys: list[str] = []
-        entries: list[KVEntry] = []
-        start = len(prefix)
-        for key in self._range(self._kv_keys, prefix):
-            entries.append(self._kv[key])
-            if separator:
-                cut = key.find(separator, start)
-                if cut >= 0:
-                    key = key[: cut + len(separator)]
-                    if keys and keys[-1] == key:
-                        continue
-            keys.append(key)
-        return self._clamp(self._prefix_index(prefix, entries)), keys
+        names = list(self._range(self._kv_keys, prefix))
+        entries = [self._kv[key] for key in names]
+        return self._clamp(self._prefix_index(prefix, entries)), collapse_keys(names, len(prefix), separator)
 
     def kv_lock_delay(self, key: str) -> int:
         """The lock-delay expiry of ``key`` in ns (0 if none recorded)."""
