@@ -203,18 +203,25 @@ TOKEN_LIST_USAGE = """Usage: proconsul acl token list [options]
   List every token (SecretIDs are shown as <hidden> to tokens without acl:write)."""
 
 
-def _token_list(flags: FlagSet, http: HttpFlags, args: list[str]) -> int:
+def _list(flags: FlagSet, http: HttpFlags, args: list[str], path: str, what: str,
+          render: Callable[[list[Any], Any], str]) -> int:
+    """A list command: GET ``path``, then JSON (``-format json``) or Consul's text blocks."""
     if not _no_args(args):
         return 1
     try:
-        tokens = _json_call(http, "GET", "/v1/acl/tokens") or []
+        items = _json_call(http, "GET", path) or []
     except ApiError as err:
-        error(f"Failed to retrieve the token list: {err}")
+        error(f"Failed to retrieve the {what} list: {err}")
         return 1
     if flags["format"] == "json":
-        info(json.dumps(tokens, indent=4))
+        info(json.dumps(items, indent=4))
         return 0
-    return _show(flags, tokens, lambda ts, meta: "\n\n".join(format_token(t, meta) for t in ts))
+    return _show(flags, items, render)
+
+
+def _token_list(flags: FlagSet, http: HttpFlags, args: list[str]) -> int:
+    return _list(flags, http, args, "/v1/acl/tokens", "token",
+                 lambda ts, meta: "\n\n".join(format_token(t, meta) for t in ts))
 
 
 TOKEN_READ_USAGE = """Usage: proconsul acl token read [options] -id ACCESSOR_ID
@@ -322,17 +329,8 @@ POLICY_LIST_USAGE = """Usage: proconsul acl policy list [options]
 
 
 def _policy_list(flags: FlagSet, http: HttpFlags, args: list[str]) -> int:
-    if not _no_args(args):
-        return 1
-    try:
-        policies = _json_call(http, "GET", "/v1/acl/policies") or []
-    except ApiError as err:
-        error(f"Failed to retrieve the policy list: {err}")
-        return 1
-    if flags["format"] == "json":
-        info(json.dumps(policies, indent=4))
-        return 0
-    return _show(flags, policies, lambda ps, meta: "\n".join(format_policy_entry(p, meta) for p in ps))
+    return _list(flags, http, args, "/v1/acl/policies", "policy",
+                 lambda ps, meta: "\n".join(format_policy_entry(p, meta) for p in ps))
 
 
 POLICY_READ_USAGE = """Usage: proconsul acl policy read [options] -id ID | -name NAME
