@@ -12,6 +12,10 @@ server's. The connections use TLS under ``verify_outgoing`` (`actors.tls.agent_t
 server that cannot be reached before the request was sent is skipped for the next one;
 a request that may have been delivered is never re-sent (its fate is unknown): it answers 500.
 
+Servers are named for the fault table by their node names: the client's `AddressBook` learns which node
+listens at which server RPC address from gossip's member list each time `known_servers` is asked (every
+user of the client asks it before calling), so a rule ``c1 -> s1`` cuts what this agent sends to ``s1``.
+
 What must never live here: endpoint logic, or server-side behaviour.
 """
 
@@ -25,6 +29,7 @@ from actors.forward.messages import ForwardResponse, HttpCall
 from actors.tls.agent_tls import agent_tls
 from runtime.http import Request, Response, Router
 from runtime.supervisor import ChildSpec
+from runtime.transport.addresses import AddressBook
 from runtime.transport.errors import RpcRemoteError, RpcTimeout, RpcUnreachable
 from runtime.transport.rpc_client import RpcClient, RpcClientActor
 
@@ -43,7 +48,8 @@ def forwarding_children(ctx: "AgentContext") -> list[ChildSpec]:
     if ctx.backend is not None:
         return []
     client = RpcClient(node=ctx.config.node_name, dc=ctx.config.datacenter, response_type=ForwardResponse, kind="http",
-                       faults=ctx.extras.get("faults"), tls=agent_tls(ctx).dial(ctx.config.datacenter))
+                       faults=ctx.extras.get("faults"), addresses=AddressBook(),
+                       tls=agent_tls(ctx).dial(ctx.config.datacenter))
     ctx.extras["forward.client"] = client
     return [ChildSpec("forward", RpcClientActor, client)]
 
@@ -101,12 +107,17 @@ def _fires_elsewhere(req: Request, local_dc: str) -> bool:
 
 
 def known_servers(ctx: "AgentContext") -> list[tuple[str, int]]:
-    """Server RPC addresses of this datacenter that gossip sees alive, sorted."""
+    """Server RPC addresses of this datacenter that gossip sees alive, sorted. Tells the forwarding
+    client's address book which node listens at each server address gossip knows (whatever its status)."""
     gossip = ctx.extras.get("gossip")
     if gossip is None:
         return []
-    found = [(s.address, s.port) for s in gossip.servers()
-             if s.datacenter == ctx.config.datacenter and s.status == "alive"]
+    servers = gossip.servers()
+    client: RpcClient | None = ctx.extras.get("forward.client")
+    if client is not None and client.addresses is not None:
+        for s in servers:
+            client.addresses.set((s.address, s.port), s.node)
+    found = [(s.address, s.port) for s in servers if s.datacenter == ctx.config.datacenter and s.status == "alive"]
     return sorted(found)
 
 

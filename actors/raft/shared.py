@@ -4,8 +4,10 @@ What lives here: `RaftShared`, one per server agent, created before the raft sub
 in ``ctx.extras["raft"]``. It holds the durable storage object (so an in-memory ``-dev`` log survives a
 crash of the node actor, as a disk would), the current state-store replica and its watch registry,
 the node's published view (role, term, leader, commit and applied indexes, last leader contact), the
-server directory (Raft ID -> RPC address), recent apply results by index, and the waits built on
-them (`wait_applied`, `wait_leader_change`). The HTTP status/operator endpoints read it too.
+server directory (Raft ID -> RPC address) and its reverse, the `AddressBook` by which the server's RPC
+client names peers for the fault table (kept in step by `update_directory`), recent apply results by
+index, and the waits built on them (`wait_applied`, `wait_leader_change`). The HTTP status/operator
+endpoints read it too.
 
 What must never live here: decisions. The node actor is the only writer of the published fields;
 everyone else reads or waits.
@@ -22,7 +24,7 @@ from actors.backend import Waiters
 from actors.raft.messages import ConfState
 from actors.state.store import Applied, StateStore
 from actors.state.watch import WatchRegistry
-from runtime.transport.addresses import Address
+from runtime.transport.addresses import Address, AddressBook
 
 RECENT_RESULTS = 8192  # apply results kept by index for forwarded writes to pick up
 
@@ -50,6 +52,7 @@ class RaftShared:
         self.stats: dict[str, Any] = {}
         # server directory: raft id (node name) -> server RPC address
         self.directory: dict[str, Address] = {node_id: rpc_address}
+        self.addresses = AddressBook({rpc_address: node_id})  # the directory reversed, for fault rules
         self._recent: OrderedDict[int, Applied] = OrderedDict()
         self._applied_event = trio.Event()
         self._leader_event = trio.Event()
@@ -84,6 +87,8 @@ class RaftShared:
         merged = {**self.directory, **servers, self.node_id: self.rpc_address}
         if merged != self.directory:
             self.directory = merged
+            for node, address in merged.items():
+                self.addresses.set(address, node)
             self.directory_changed.set()
             self.directory_changed = trio.Event()
 

@@ -99,7 +99,7 @@ def build_raft(ctx: "AgentContext") -> list[ChildSpec]:
     faults = ctx.extras.get("faults")
     tls = agent_tls(ctx)
     rpc = RpcClient(node=node, dc=cfg.datacenter, response_type=RaftRpcResponse, faults=faults,
-                    tls=tls.dial(cfg.datacenter))
+                    addresses=shared.addresses, tls=tls.dial(cfg.datacenter))  # peers named by node name
 
     def node_ref() -> ActorRef:
         return ActorRef(ctx.tree.get(node_path))
