@@ -4,7 +4,8 @@ What lives here: `init_acl(ctx)`, run by ``LeaderDuties`` once per term when ``a
 proposes one `ACLInitBuiltins` carrying the configured ``acl.tokens.initial_management`` secret (with
 a fresh AccessorID), so that the ``global-management`` policy, the anonymous token and the initial
 management token (description "Initial Management Token") exist, and bootstrapping is closed once the
-configured token was created. The command is idempotent, so every new leader may propose it; it is
+configured token was created. The anonymous token's CreateTime is the command's leader-stamped
+``now_ns`` (an anonymous token stored without one is given it). The command is idempotent, so every new leader may propose it; it is
 skipped when the replica already holds everything. Retried while no leader can commit it.
 
 What must never live here: the tables' rules (``actors/state/acl_tables``) or HTTP.
@@ -36,7 +37,8 @@ def _needed(ctx: "AgentContext", secret: str) -> bool:
     policy = store.acl_policy_by_id(GLOBAL_MANAGEMENT_ID)[1]
     if policy is None or policy.rules != GLOBAL_MANAGEMENT_RULES:
         return True
-    if store.acl_token_by_accessor(ANONYMOUS_ACCESSOR_ID)[1] is None:
+    anonymous = store.acl_token_by_accessor(ANONYMOUS_ACCESSOR_ID)[1]
+    if anonymous is None or not anonymous.create_time_ns:  # missing, or stored without a CreateTime
         return True
     return bool(secret) and store.acl_token_by_secret(secret)[1] is None
 

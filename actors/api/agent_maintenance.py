@@ -5,7 +5,9 @@
 for enable: "<v>"``); an unknown service is 404. Enabling adds the synthetic critical check, disabling
 removes it; the answer is an empty 200.
 
-ACLs: node maintenance ``node:write`` on this node; a service's ``service:write`` on it.
+ACLs: node maintenance ``node:write`` on this node; a service's ``service:write`` on it. The request's
+token is kept with the maintenance check, which anti-entropy syncs with it (as Consul's
+``EnableNodeMaintenance``/``EnableServiceMaintenance`` pass it to ``AddCheck``).
 
 What must never live here: what maintenance means (``actors.local.maintenance``).
 """
@@ -15,6 +17,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from actors.acl.enforce import acl_of, require
+from actors.acl.request_token import token_of
 from actors.api.agent_acl import vet_service_write
 from actors.api.agent_io import empty, enable_flag, local_errors
 from actors.local.local_agent import LocalAgent
@@ -30,7 +33,7 @@ def install_agent_maintenance(router: Router, ctx: "AgentContext", local: LocalA
         caller = await acl_of(req, ctx)
         require(caller, caller.authz.node_write(local.node), "node:write", local.node)
         with local_errors():
-            await local.set_node_maintenance(enable, req.arg("reason") or "")
+            await local.set_node_maintenance(enable, req.arg("reason") or "", token=token_of(req) or "")
         return empty()
 
     async def service(req: Request) -> Response:
@@ -40,7 +43,8 @@ def install_agent_maintenance(router: Router, ctx: "AgentContext", local: LocalA
         enable = enable_flag(req)
         vet_service_write(await acl_of(req, ctx), local, service_id)
         with local_errors():
-            await local.set_service_maintenance(service_id, enable, req.arg("reason") or "")
+            await local.set_service_maintenance(service_id, enable, req.arg("reason") or "",
+                                                token=token_of(req) or "")
         return empty()
 
     router.add("PUT", "/v1/agent/maintenance", node)

@@ -8,7 +8,8 @@ with the token it carries, as the HTTP endpoints would. The tokens, as Consul ch
   default token (Consul's ``AgentToken()``). Deregistrations never use the service's own token (it may
   have been deleted since; the agent token needs ``node:write``, which covers them);
 * registering a service or a check, and updating a check's status: the token it was registered with
-  (``LocalService.token`` / ``LocalCheck.token``), else, for a definition from the config files, the
+  (``LocalService.token`` / ``LocalCheck.token``: the request's, including for maintenance checks, or
+  a config-file definition's ``token``), else, for a definition from the config files, the
   ``config_file_service_registration`` token, else the default token (Consul's
   ``aclTokenForServiceSync`` / ``aclTokenForCheckSync`` falling back to ``UserToken()``). The agent
   token is *not* a fallback there, as in Consul: give services their own token, or a default one.

@@ -8,6 +8,9 @@ registration with its exact wording, and the builders `service_from_definition` 
 Consul generates for a service's inline checks (``service:<id>``, ``service:<id>:<n>``, ``Service '<name>'
 check``).
 
+A definition's ``token`` (Consul's ``Token``) is decoded here but honoured by ``local_agent`` for
+config-file definitions only, as Consul does: the HTTP API registers with the request's token.
+
 Errors are `DefinitionError` with the HTTP status Consul answers with; `DecodeError` is the "Request
 decode failed: ..." family (the API adds that prefix). Config-file definitions go through the same code.
 
@@ -82,6 +85,7 @@ class CheckDefinition(msgspec.Struct, kw_only=True):
     success_before_passing: int = 0
     failures_before_warning: int = 0
     failures_before_critical: int = 0
+    token: str = ""  # config files only: the ACL token to sync it with (the API uses the request's)
 
 
 class WeightsDefinition(msgspec.Struct, kw_only=True):
@@ -112,6 +116,7 @@ class ServiceDefinition(msgspec.Struct, kw_only=True):
     checks: list[CheckDefinition] = []
     proxy: dict[str, Any] | None = None
     connect: dict[str, Any] | None = None
+    token: str = ""  # config files only: the ACL token to sync it (and its checks) with
 
 
 # --- lenient keys ---------------------------------------------------------------------------------
@@ -339,7 +344,7 @@ def check_from_definition(d: CheckDefinition, *, source: str = SOURCE_API) -> Lo
 
 
 def _is_empty(d: CheckDefinition | None) -> bool:
-    return d is None or d == CheckDefinition()
+    return d is None or msgspec.structs.replace(d, token="") == CheckDefinition()
 
 
 def service_from_definition(d: ServiceDefinition, *, source: str = SOURCE_API

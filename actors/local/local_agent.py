@@ -218,21 +218,25 @@ class LocalAgent:
 
     # -- maintenance ---------------------------------------------------------------------------------
 
-    async def set_node_maintenance(self, enable: bool, reason: str) -> None:
+    async def set_node_maintenance(self, enable: bool, reason: str, *, token: str = "") -> None:
+        """``token``: the request's ACL token, which anti-entropy syncs the maintenance check with."""
         if enable:
             if NODE_MAINT_CHECK_ID not in self.state.checks:
-                self.state.put_check(node_maintenance_check(reason), now=clock.now())
+                check = msgspec.structs.replace(node_maintenance_check(reason), token=token)
+                self.state.put_check(check, now=clock.now())
         else:
             self.state.remove_check(NODE_MAINT_CHECK_ID)
         await self.commit()
 
-    async def set_service_maintenance(self, service_id: str, enable: bool, reason: str) -> None:
+    async def set_service_maintenance(self, service_id: str, enable: bool, reason: str, *,
+                                      token: str = "") -> None:
         if service_id not in self.state.services:
             raise unknown_service(service_id)
         check_id = service_maint_check_id(service_id)
         if enable:
             if check_id not in self.state.checks:
-                self.state.put_check(service_maintenance_check(service_id, reason), now=clock.now())
+                check = msgspec.structs.replace(service_maintenance_check(service_id, reason), token=token)
+                self.state.put_check(check, now=clock.now())
         else:
             self.state.remove_check(check_id)
         await self.commit()
@@ -240,19 +244,23 @@ class LocalAgent:
     # -- config and disk -----------------------------------------------------------------------------
 
     def _apply_config(self, config: "AgentConfig") -> tuple[set[str], set[str]]:
-        """Register the config file's services and checks; bad ones are logged and skipped."""
+        """Register the config file's services and checks; bad ones are logged and skipped. A
+        definition's ``token`` is kept as its registration token (anti-entropy syncs it with that)."""
         services: set[str] = set()
         checks: set[str] = set()
         for raw in config.services:
             try:
-                service_id, check_ids = self._put_service(parse_service(raw), SOURCE_CONFIG, replace_checks=False)
+                service_def = parse_service(raw)
+                service_id, check_ids = self._put_service(service_def, SOURCE_CONFIG, replace_checks=False,
+                                                          token=service_def.token)
                 services.add(service_id)
                 checks.update(check_ids)
             except DefinitionError as err:
                 log.error("invalid service definition in config", error=err.message)
         for raw in config.checks:
             try:
-                checks.add(self._put_check(parse_check(raw), SOURCE_CONFIG))
+                check_def = parse_check(raw)
+                checks.add(self._put_check(check_def, SOURCE_CONFIG, token=check_def.token))
             except DefinitionError as err:
                 log.error("invalid check definition in config", error=err.message)
         return services, checks

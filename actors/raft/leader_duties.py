@@ -6,6 +6,7 @@ and has applied an entry of its own term, then runs the leader's loops until lea
 - register this server in the catalog as Consul does (node, service ``consul``, ``serfHealth``);
 - with ACLs on, create the built-in policy and tokens and ``acl.tokens.initial_management``
   (``actors/acl/leader_init.py``);
+- with ACLs on, delete expired tokens in bounded batches every second (``actors/acl/token_reaper.py``);
 - destroy sessions whose TTL ran out (2 x TTL after the last renewal, timers on the leader only;
   ``now_ns`` is stamped by the leader when the command is proposed);
 - reconcile LAN membership into ``serfHealth`` checks (``actors/gossip/reconcile.py`` plans it);
@@ -52,6 +53,7 @@ class LeaderDuties(Actor):
         self.sessions_expired = 0
         self.changes = 0
         self.reconciled = 0
+        self.tokens_reaped = 0
 
     async def run(self, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
         task_status.started()
@@ -67,6 +69,7 @@ class LeaderDuties(Actor):
                 nursery.start_soon(self._register_self)
                 nursery.start_soon(self._init_acl)
                 nursery.start_soon(self._expire_sessions)
+                nursery.start_soon(self._reap_acl_tokens)
                 nursery.start_soon(self._manage_membership)
                 nursery.start_soon(self._reconcile_members)
 
@@ -91,6 +94,17 @@ class LeaderDuties(Actor):
         from actors.acl.leader_init import init_acl
 
         await init_acl(self.ctx)
+
+    async def _reap_acl_tokens(self) -> None:
+        from actors.acl.token_reaper import run_token_reaper
+
+        if not self.ctx.config.acl.enabled or self.ctx.backend is None:
+            return
+
+        def counted(n: int) -> None:
+            self.tokens_reaped += n
+
+        await run_token_reaper(self.ctx.backend, self.shared.store, on_reaped=counted)
 
     async def _expire_sessions(self) -> None:
         backend = self.ctx.backend
@@ -174,4 +188,5 @@ class LeaderDuties(Actor):
 
     def statistics(self) -> dict[str, Any]:
         return {"terms_led": self.terms_led, "sessions_expired": self.sessions_expired, "changes": self.changes, "reconciled": self.reconciled,
+                "tokens_reaped": self.tokens_reaped,
                 "leading": self.shared.role == "leader"}

@@ -6,7 +6,8 @@ IDs and policy IDs are drawn at the API edge, and the creation time of a token i
 ``now_ns``. The `Command` union and the codec in ``commands`` include these.
 
 Results (``Applied.value``): the stored `ACLToken` for `ACLBootstrap` / `ACLTokenSet`, the stored
-`ACLPolicy` for `ACLPolicySet`, ``True`` for the deletes and `ACLInitBuiltins`.
+`ACLPolicy` for `ACLPolicySet`, ``True`` for the deletes and `ACLInitBuiltins`, and the number of tokens
+deleted for `ACLTokenReap`.
 
 What must never live here: validation or behaviour (``acl_tables`` decides what a command means).
 """
@@ -61,6 +62,17 @@ class ACLTokenDelete(StateCommand, tag="state.acl_token_delete"):
     """Delete a token by AccessorID (an unknown one is not an error)."""
 
     accessor_id: str
+
+
+class ACLTokenReap(StateCommand, tag="state.acl_token_reap"):
+    """What the leader's token reaper proposes: delete these tokens if they are expired at ``now_ns``.
+
+    The leader picks a bounded batch of AccessorIDs (``actors/acl/token_reaper``); apply re-checks each
+    against the command's ``now_ns`` (never a replica's clock), so a token whose expiry is not reached
+    or that is gone already is skipped, the anonymous token never goes, and every replica agrees.
+    """
+
+    accessor_ids: list[str] = []
 
 
 class ACLPolicySet(StateCommand, tag="state.acl_policy_set"):

@@ -20,7 +20,9 @@ know that nothing they resolved has changed.
 Watch keys: ``("acl_tokens",)`` for any token write, ``("acl_policies",)`` for any policy write.
 
 Expiry is a read-time matter: a token past its ExpirationTime is reported as missing by every read
-given ``now_ns`` (the reader's clock; the store never reads one). Errors are worded as Consul's and
+given ``now_ns`` (the reader's clock; the store never reads one). It stays stored until the leader's
+reaper (``actors/acl/token_reaper``) proposes an `ACLTokenReap` naming it (`acl_expired_tokens` picks
+the batch); apply deletes the named tokens expired at the command's ``now_ns``. Errors are worded as Consul's and
 are plain `StoreError` (Consul answers them with a 500) unless Consul treats them as bad input.
 
 What must never live here: rule parsing or evaluation (``actors/acl``), HTTP, or any clock.
@@ -39,6 +41,7 @@ from .acl_commands import (
     ACLPolicyDelete,
     ACLPolicySet,
     ACLTokenDelete,
+    ACLTokenReap,
     ACLTokenSet,
 )
 from .acl_models import (
@@ -110,6 +113,7 @@ class ACLTables:
             ACLInitBuiltins: self._apply_acl_init_builtins,
             ACLTokenSet: self._apply_acl_token_set,
             ACLTokenDelete: self._apply_acl_token_delete,
+            ACLTokenReap: self._apply_acl_token_reap,
             ACLPolicySet: self._apply_acl_policy_set,
             ACLPolicyDelete: self._apply_acl_policy_delete,
         }
@@ -151,7 +155,10 @@ class ACLTables:
         self._touch(ACL_POLICIES)
         return stored
 
-    def _acl_ensure_builtins(self, index: int) -> None:
+    def _acl_ensure_builtins(self, index: int, now_ns: int) -> None:
+        """The built-ins, if missing. The anonymous token's CreateTime is the creating command's
+        ``now_ns``, as Consul's leader stamps ``time.Now()``; one stored by an older version without a
+        time (0: shown as 1970) gets this one."""
         policy = self._acl_policies.get(GLOBAL_MANAGEMENT_ID)
         if policy is None or policy.rules != GLOBAL_MANAGEMENT_RULES:
             if policy is None and GLOBAL_MANAGEMENT_NAME in self._acl_names:
@@ -162,10 +169,14 @@ class ACLTables:
                 description=policy.description if policy is not None else GLOBAL_MANAGEMENT_DESCRIPTION,
                 rules=GLOBAL_MANAGEMENT_RULES,
             ))
-        if ANONYMOUS_ACCESSOR_ID not in self._acl_tokens and ANONYMOUS_SECRET_ID not in self._acl_secrets:
+        anonymous = self._acl_tokens.get(ANONYMOUS_ACCESSOR_ID)
+        if anonymous is None and ANONYMOUS_SECRET_ID not in self._acl_secrets:
             self._acl_token_put(index, ACLToken(
-                accessor_id=ANONYMOUS_ACCESSOR_ID, secret_id=ANONYMOUS_SECRET_ID, description=ANONYMOUS_DESCRIPTION
+                accessor_id=ANONYMOUS_ACCESSOR_ID, secret_id=ANONYMOUS_SECRET_ID, description=ANONYMOUS_DESCRIPTION,
+                create_time_ns=now_ns,
             ))
+        elif anonymous is not None and not anonymous.create_time_ns and now_ns:
+            self._acl_token_put(index, replace(anonymous, create_time_ns=now_ns))
 
     def _acl_new_management_token(self, index: int, accessor: str, secret: str, description: str,
                                   now_ns: int) -> ACLToken:
@@ -195,14 +206,14 @@ class ACLTables:
                 )
         if not cmd.accessor_id or not cmd.secret_id:
             raise InvalidInput("Missing token ID")
-        self._acl_ensure_builtins(index)
+        self._acl_ensure_builtins(index, cmd.now_ns)
         token = self._acl_new_management_token(index, cmd.accessor_id, cmd.secret_id, BOOTSTRAP_DESCRIPTION,
                                                cmd.now_ns)
         self._bump("acl_bootstrap", index)
         return token
 
     def _apply_acl_init_builtins(self, index: int, cmd: ACLInitBuiltins) -> bool:
-        self._acl_ensure_builtins(index)
+        self._acl_ensure_builtins(index, cmd.now_ns)
         secret = cmd.initial_management_secret
         if secret and secret not in self._acl_secrets:
             self._acl_new_management_token(index, cmd.initial_management_accessor, secret,
@@ -266,6 +277,20 @@ class ACLTables:
         self._bump("acl_tokens", index)
         self._touch(ACL_TOKENS)
         return True
+
+    def _apply_acl_token_reap(self, index: int, cmd: ACLTokenReap) -> int:
+        deleted = 0
+        for accessor in cmd.accessor_ids:
+            token = self._acl_tokens.get(accessor)
+            if token is None or accessor == ANONYMOUS_ACCESSOR_ID or not token.expired(cmd.now_ns):
+                continue
+            self._jpop(self._acl_tokens, accessor)
+            self._jpop(self._acl_secrets, token.secret_id)
+            deleted += 1
+        if deleted:
+            self._bump("acl_tokens", index)
+            self._touch(ACL_TOKENS)
+        return deleted
 
     def _apply_acl_policy_set(self, index: int, cmd: ACLPolicySet) -> ACLPolicy:
         policy = cmd.policy
@@ -351,6 +376,18 @@ class ACLTables:
             if token is not None and (not policy or policy in token.policies):
                 out.append(token)
         return index, out
+
+    def acl_expired_tokens(self, now_ns: int, limit: int) -> list[str]:
+        """AccessorIDs of at most ``limit`` tokens expired at ``now_ns``, soonest expiry first (Consul's
+        ``ACLTokenListExpired``): what the leader's reaper deletes next."""
+        expired = sorted((t.expiration_time_ns, a) for a, t in self._acl_tokens.items()
+                         if t.expired(now_ns) and a != ANONYMOUS_ACCESSOR_ID)
+        return [a for _, a in expired[:max(0, limit)]]
+
+    def acl_next_token_expiry(self) -> int | None:
+        """The earliest ExpirationTime of any stored token (ns), None when no token expires."""
+        times = [t.expiration_time_ns for t in self._acl_tokens.values() if t.expiration_time_ns > 0]
+        return min(times) if times else None
 
     def acl_policy_by_id(self, policy_id: str, ws: "WatchSet | None" = None) -> tuple[int, ACLPolicy | None]:
         if ws is not None:

@@ -28,6 +28,7 @@ from .acl_commands import (
     ACLPolicyDelete,
     ACLPolicySet,
     ACLTokenDelete,
+    ACLTokenReap,
     ACLTokenSet,
 )
 from .command_base import StateCommand
@@ -209,6 +210,7 @@ Command = (
     | ACLInitBuiltins
     | ACLTokenSet
     | ACLTokenDelete
+    | ACLTokenReap
     | ACLPolicySet
     | ACLPolicyDelete
 )
@@ -228,6 +230,7 @@ COMMAND_TYPES: tuple[type[StateCommand], ...] = (
     ACLInitBuiltins,
     ACLTokenSet,
     ACLTokenDelete,
+    ACLTokenReap,
     ACLPolicySet,
     ACLPolicyDelete,
 )

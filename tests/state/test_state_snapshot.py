@@ -39,6 +39,7 @@ from actors.state.acl_commands import (
     ACLPolicyDelete,
     ACLPolicySet,
     ACLTokenDelete,
+    ACLTokenReap,
     ACLTokenSet,
 )
 from actors.state.acl_models import ACLPolicy
@@ -212,6 +213,7 @@ SAMPLES = [
     ACLInitBuiltins(initial_management_accessor="a", initial_management_secret="s"),
     ACLTokenSet(accessor_id="a", secret_id="s", policies=["p"], expiration_ttl_ns=5, create=False),
     ACLTokenDelete(accessor_id="a"),
+    ACLTokenReap(accessor_ids=["a", "b"]),
     ACLPolicySet(policy=ACLPolicy(id="p", name="n", rules='key "" { policy = "read" }'), create=False),
     ACLPolicyDelete(id="p"),
 ]
