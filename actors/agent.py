@@ -103,6 +103,7 @@ def build_agent(ctx: AgentContext, extra_children: Iterable[ChildSpec] = ()) -> 
         log.info("HTTPS API listening", address=f"{addr[0]}:{addr[1]}")
 
     tls = agent_tls(ctx)  # TLS contexts (server port, dialling, HTTPS); raises ConfigError for bad files
+    local_agent_of(ctx).reload_hooks.append(tls.reload)  # reload re-reads certificates (actors/tls)
     children: list[ChildSpec] = []
     if cfg.server:
         children.extend(build_raft(ctx))  # sets ctx.backend: the Raft-backed replicated state
@@ -119,7 +120,7 @@ def build_agent(ctx: AgentContext, extra_children: Iterable[ChildSpec] = ()) -> 
                                   limits=limits, on_bound=on_http_bound))
     if cfg.ports.https >= 0 and tls.https_context is not None:
         children.append(ChildSpec("https", HttpListener, router, cfg.client_addr.split()[0], cfg.ports.https,
-                                  limits=limits, on_bound=on_https_bound, tls=tls.https_context,
+                                  limits=limits, on_bound=on_https_bound, tls=tls.current_https,
                                   handshake_timeout=cfg.limits.https_handshake_timeout))
     if cfg.ports.dns >= 0:  # -1 disables DNS, as in Consul (0 binds an ephemeral port: tests)
         children.append(ChildSpec("dns", DnsServer, ctx))
@@ -174,7 +175,7 @@ async def run_agent(cfg: AgentConfig, config_loader: Callable[[], AgentConfig] |
             async for signum in signals:
                 if signum == signal.SIGHUP:  # as Consul: SIGHUP reloads the configuration
                     log.info("caught signal, reloading configuration", signal="SIGHUP")
-                    nursery.start_soon(local_agent_of(ctx).reload)
+                    nursery.start_soon(reload_on_signal, ctx)
                     continue
                 log.info("caught signal, shutting down", signal=signal.Signals(signum).name)
                 if leaves_on(cfg, signum):
@@ -186,6 +187,16 @@ async def run_agent(cfg: AgentConfig, config_loader: Callable[[], AgentConfig] |
             nursery.cancel_scope.cancel()
     log.info("agent stopped", node=cfg.node_name)
     return 0
+
+
+async def reload_on_signal(ctx: AgentContext) -> None:
+    """SIGHUP: reload as ``PUT /v1/agent/reload`` does; a failed reload is logged and the agent carries on."""
+    try:
+        await local_agent_of(ctx).reload()
+    except Exception as err:  # e.g. a config or certificate file that cannot be used: the old one stays
+        log.error("reload failed", error=str(err))
+        return
+    log.info("configuration reloaded")
 
 
 def leaves_on(cfg: AgentConfig, signum: int) -> bool:

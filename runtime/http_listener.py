@@ -5,7 +5,8 @@ socket is bound, so ``nursery.start`` returns with the port known), then serves 
 socket error crashes it like any actor and its supervisor restarts it with backoff. Connections are
 served in the listener's own nursery, so they end with it.
 
-With an ``ssl.SSLContext`` (``tls``) the same router is served over HTTPS: each accepted connection first
+With an ``ssl.SSLContext`` (``tls``; or a callable answering the current one, asked per connection, so
+certificates can be replaced while serving) the same router is served over HTTPS: each accepted connection first
 completes a TLS handshake within ``handshake_timeout`` (a client that is silent or slow, or that speaks
 plain HTTP, or presents no certificate when the context requires one, is closed and counted in
 ``handshake_failures`` with a debug line; nothing reaches the HTTP server and the listener carries on),
@@ -16,7 +17,6 @@ What must never live here: endpoints. The router is built by whoever assembles t
 
 from __future__ import annotations
 
-import ssl
 from functools import partial
 from typing import Any, Callable, ClassVar
 
@@ -26,6 +26,7 @@ import trio
 from runtime.actor import Actor
 from runtime.http import HttpLimits, HttpServer, Router
 from runtime.log import get_logger
+from runtime.tls.contexts import ContextSource, current_context
 from runtime.tls.handshake import HandshakeFailed, serve_tls
 
 log = get_logger("http")
@@ -37,7 +38,7 @@ class HttpListener(Actor):
 
     def __init__(self, router: Router, host: str, port: int, *, limits: HttpLimits | None = None,
                  on_bound: Callable[[tuple[str, int]], None] | None = None,
-                 tls: ssl.SSLContext | None = None, handshake_timeout: float = 5.0) -> None:
+                 tls: ContextSource | None = None, handshake_timeout: float = 5.0) -> None:
         self.router = router
         self.tls = tls
         self.handshake_timeout = handshake_timeout
@@ -66,7 +67,7 @@ class HttpListener(Actor):
     async def _serve_tls(self, stream: trio.SocketStream) -> None:
         assert self.tls is not None and self.server is not None
         try:
-            secured = await serve_tls(stream, self.tls, timeout=self.handshake_timeout)
+            secured = await serve_tls(stream, current_context(self.tls), timeout=self.handshake_timeout)
         except HandshakeFailed as exc:
             self.handshake_failures[exc.reason] = self.handshake_failures.get(exc.reason, 0) + 1
             log.debug("TLS handshake failed", remote=_remote(stream), reason=exc.reason, detail=exc.detail)

@@ -11,7 +11,9 @@ HTTPS: an ``https://`` address, or ``CONSUL_HTTP_SSL=true`` with a bare ``host:p
 ``-client-key``, ``-tls-server-name``) or, for each one not given, Consul's environment variables
 (``CONSUL_CACERT``, ``CONSUL_CAPATH``, ``CONSUL_CLIENT_CERT``, ``CONSUL_CLIENT_KEY``,
 ``CONSUL_TLS_SERVER_NAME``; ``CONSUL_HTTP_SSL_VERIFY=false`` skips checking the agent's certificate);
-`url_opener` uses it and never a proxy.
+`url_opener` uses it and never a proxy. Commands parsing their own arguments take the TLS flags with
+`split_tls` and build the context with `tls_context_for` (None for a plain ``http://`` agent), then pass
+it to `request` / `get_json` (or to a websocket dial: ``wss://``).
 
 What must never live here: command-specific logic.
 """
@@ -61,6 +63,10 @@ class _NamedContext(ssl.SSLContext):
         kwargs["server_hostname"] = self.tls_server_name
         return super().wrap_socket(sock, *args, **kwargs)
 
+    def wrap_bio(self, incoming: Any, outgoing: Any, server_side: bool = False,  # type: ignore[override]
+                 server_hostname: Any = None, session: Any = None) -> Any:
+        return super().wrap_bio(incoming, outgoing, server_side, self.tls_server_name, session)
+
 
 def client_tls_context(ca_file: str = "", ca_path: str = "", client_cert: str = "", client_key: str = "",
                        tls_server_name: str = "") -> ssl.SSLContext:
@@ -91,6 +97,28 @@ def url_opener(base: str, context: ssl.SSLContext | None = None) -> urllib.reque
     if base.startswith("https://"):
         handlers.append(urllib.request.HTTPSHandler(context=context or client_tls_context()))
     return urllib.request.build_opener(*handlers)
+
+
+TLS_FLAGS = ("ca-file", "ca-path", "client-cert", "client-key", "tls-server-name")
+
+
+def split_tls(argv: list[str]) -> tuple[dict[str, str], list[str]]:
+    """Remove the TLS flags (`TLS_FLAGS`) from argv; return ({flag: value} for those given, rest)."""
+    given: dict[str, str] = {}
+    for name in TLS_FLAGS:
+        value, argv = split_flag(argv, name)
+        if value is not None:
+            given[name] = value
+    return given, argv
+
+
+def tls_context_for(base: str, flags: dict[str, str]) -> ssl.SSLContext | None:
+    """The client context for the agent at ``base`` from `split_tls`'s flags (the environment fills in
+    the rest): None unless ``base`` is ``https://``. Raises `CLIError` for files that cannot be used."""
+    if not base.startswith("https://"):
+        return None
+    return client_tls_context(flags.get("ca-file", ""), flags.get("ca-path", ""), flags.get("client-cert", ""),
+                              flags.get("client-key", ""), flags.get("tls-server-name", ""))
 
 
 def split_flag(argv: list[str], name: str) -> tuple[str | None, list[str]]:
@@ -141,13 +169,14 @@ def split_token(argv: list[str]) -> tuple[str, list[str]]:
 
 
 def request(base: str, method: str, path: str, body: bytes | None = None, timeout: float = 10.0,
-            token: str | None = None) -> tuple[int, bytes]:
+            token: str | None = None, tls: ssl.SSLContext | None = None) -> tuple[int, bytes]:
+    """One request; ``tls`` is the context for an ``https://`` base (default: from the environment)."""
     req = urllib.request.Request(base + path, data=body, method=method)
     token = env_token() if token is None else token
     if token:
         req.add_header("X-Consul-Token", token)
     try:
-        with url_opener(base).open(req, timeout=timeout) as resp:
+        with url_opener(base, tls).open(req, timeout=timeout) as resp:
             return resp.status, resp.read()
     except urllib.error.HTTPError as err:
         return err.code, err.read()
@@ -156,8 +185,8 @@ def request(base: str, method: str, path: str, body: bytes | None = None, timeou
         raise CLIError(f"Error connecting to agent at {base}: {reason}") from None
 
 
-def get_json(base: str, path: str, token: str | None = None) -> Any:
-    status, body = request(base, "GET", path, token=token)
+def get_json(base: str, path: str, token: str | None = None, tls: ssl.SSLContext | None = None) -> Any:
+    status, body = request(base, "GET", path, token=token, tls=tls)
     if status != 200:
         raise CLIError(f"Unexpected response code: {status} ({body.decode(errors='replace').strip()})")
     return json.loads(body)

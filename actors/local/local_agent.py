@@ -8,9 +8,11 @@ mutating `LocalState`, and then *committing*: persisting the state under ``data_
 is on disk) and asking the catalog syncer for a sync of the changes, as Consul's endpoints do
 (best effort: a sync failure is logged by the syncer and repaired by anti-entropy later).
 
-Two hooks connect it to the rest of the agent without imports in the wrong direction: ``sync_hook`` is
+Hooks connect it to the rest of the agent without imports in the wrong direction: ``sync_hook`` is
 set by the catalog syncer while it runs, ``config_loader`` (a callable returning a fresh `AgentConfig`)
-may be set by whoever knows where the config files are, and is used on reload.
+may be set by whoever knows where the config files are, and is used on reload, and ``reload_hooks``
+(callables taking the reloaded `AgentConfig`, e.g. the agent's TLS re-reading its certificates) run on
+reload before the definitions are replaced.
 
 What must never live here: HTTP request parsing or responses, probing checks, or catalog writes.
 """
@@ -91,6 +93,7 @@ class LocalAgent:
         self.path = state_path(self.config.data_dir) if self.config.data_dir else None
         self.loaded = False
         self.config_loader: Callable[[], "AgentConfig"] | None = None
+        self.reload_hooks: list[Callable[["AgentConfig"], None]] = []  # e.g. TLS re-reads its certificates
         self.sync_hook: Callable[[], Awaitable[Any]] | None = None
         self.writes = 0
         self._dirty = 0
@@ -298,9 +301,15 @@ class LocalAgent:
         log.info("restored local state", services=len(services), checks=len(checks))
 
     async def reload(self) -> None:
-        """``PUT /v1/agent/reload``: re-read the config and replace the config-file definitions."""
+        """``PUT /v1/agent/reload``: re-read the config, run the ``reload_hooks`` with it (in a worker
+        thread: they may read files; one raising `ConfigError` fails the reload before anything changes
+        here), then replace the config-file definitions."""
+        config = self.config
         if self.config_loader is not None:
-            self.config = await trio.to_thread.run_sync(self.config_loader)
+            config = await trio.to_thread.run_sync(self.config_loader)
+        for hook in self.reload_hooks:
+            await trio.to_thread.run_sync(hook, config)
+        self.config = config
         old_services = {s.id for s in self.state.services.values() if s.source == SOURCE_CONFIG}
         old_checks = {c.id for c in self.state.checks.values() if c.source == SOURCE_CONFIG}
         services, checks = self._apply_config(self.config)

@@ -11,6 +11,9 @@ What lives here:
   present, and whether the server's name is checked against the ``server_hostname`` a dial passes.
 - `peer_dns_names`: the DNS subject alternative names of the certificate a peer presented and the
   handshake verified (an empty set when it presented none).
+- `ContextSource` and `current_context`: where a listener or dialler gets its context for each new
+  connection: a fixed ``ssl.SSLContext``, or a callable answering the current one (so an owner can
+  replace its contexts, e.g. when certificates are reloaded, without touching established connections).
 
 Every builder raises `TlsConfigError` naming the file and what is wrong with it, so a bad path or a key
 that does not match its certificate stops the program with one clear line.
@@ -22,7 +25,7 @@ from __future__ import annotations
 
 import os
 import ssl
-from typing import Any, Literal
+from typing import Any, Callable, Literal, Union
 
 MIN_VERSIONS: dict[str, ssl.TLSVersion] = {
     "TLSv1_0": ssl.TLSVersion.TLSv1,
@@ -32,6 +35,13 @@ MIN_VERSIONS: dict[str, ssl.TLSVersion] = {
 }
 
 ClientCerts = Literal["none", "optional", "required"]
+
+ContextSource = Union[ssl.SSLContext, Callable[[], ssl.SSLContext]]
+
+
+def current_context(source: ContextSource) -> ssl.SSLContext:
+    """The context to use for a connection starting now: ``source`` itself, or what it answers when called."""
+    return source if isinstance(source, ssl.SSLContext) else source()
 
 
 class TlsConfigError(ValueError):

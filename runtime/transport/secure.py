@@ -12,6 +12,9 @@ What lives here:
   ``verify_incoming``).
 - `DialTls`: how to dial one destination: the context and the ``server_hostname`` its certificate must
   name when the context checks names (Consul's ``verify_server_hostname``: ``server.<dc>.<domain>``).
+
+Both hold a `ContextSource`: a fixed context or a callable answering the current one, asked once per
+connection (``.context``), so replacing certificates affects new connections and never established ones.
 - `TlsPeer`: what a listener learned about a TLS peer: the DNS names of its verified certificate (empty
   when it sent none). Plaintext connections have no `TlsPeer` at all.
 - `accept_secure` and `dial_secure`: the two sides of the marker and handshake.
@@ -27,7 +30,7 @@ from typing import NamedTuple
 
 import trio
 
-from runtime.tls.contexts import peer_dns_names
+from runtime.tls.contexts import ContextSource, current_context, peer_dns_names
 from runtime.tls.handshake import HandshakeFailed, dial_tls, serve_tls
 from runtime.transport.errors import ConnectionClosed, FrameError
 
@@ -35,13 +38,23 @@ TLS_MARKER = b"\x03"
 
 
 class ListenerTls(NamedTuple):
-    context: ssl.SSLContext
+    source: ContextSource
     require: bool = False  # refuse plaintext connections
+
+    @property
+    def context(self) -> ssl.SSLContext:
+        """The serving context for a connection accepted now."""
+        return current_context(self.source)
 
 
 class DialTls(NamedTuple):
-    context: ssl.SSLContext
+    source: ContextSource
     server_hostname: str | None = None
+
+    @property
+    def context(self) -> ssl.SSLContext:
+        """The dialling context for a connection opened now."""
+        return current_context(self.source)
 
 
 class TlsPeer(NamedTuple):
