@@ -36,7 +36,11 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, Callable
 
-from tests.support.ports import free_ports
+REPO = Path(__file__).resolve().parents[2]
+if str(REPO) not in sys.path:  # run as a script from the repository root, as the README says
+    sys.path.insert(0, str(REPO))
+
+from tests.support.ports import free_ports  # noqa: E402
 
 PROCONSUL = [sys.executable, "-m", "actors.cli"]
 REPO = Path(__file__).resolve().parents[2]
@@ -83,10 +87,35 @@ def first_times(pool: ThreadPoolExecutor, checks: list[Callable[[], bool]], star
     return [done[i] for i in range(len(checks))]
 
 
+class AgentProcess:
+    """What both kinds of benchmarked agent share: one child process (``proc``) and its log file."""
+
+    proc: subprocess.Popen[bytes]
+    log: Any
+
+    @property
+    def pid(self) -> int:
+        return self.proc.pid
+
+    def kill(self) -> None:
+        if self.proc.poll() is None:
+            os.kill(self.proc.pid, signal.SIGKILL)
+            self.proc.wait()
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.kill()
+        self.log.close()
+
+
 # -- proconsul ------------------------------------------------------------------------------------------
 
 
-class ProconsulAgent:
+class ProconsulAgent(AgentProcess):
     def __init__(self, name: str, root: Path) -> None:
         self.name = name
         self.http, self.serf, self.server = free_ports(3)
@@ -140,29 +169,11 @@ class ProconsulAgent:
         threading.Thread(target=block, daemon=True).start()
         return lambda: got[0] if got else None
 
-    @property
-    def pid(self) -> int:
-        return self.proc.pid
-
-    def kill(self) -> None:
-        if self.proc.poll() is None:
-            os.kill(self.proc.pid, signal.SIGKILL)
-            self.proc.wait()
-
-    def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.kill()
-        self.log.close()
-
 
 # -- serf -----------------------------------------------------------------------------------------------
 
 
-class SerfAgent:
+class SerfAgent(AgentProcess):
     def __init__(self, name: str, root: Path) -> None:
         self.name = name
         self.port, self.rpc = free_ports(2)
@@ -207,24 +218,6 @@ class SerfAgent:
             return float(text[0]) - offset if text else None
 
         return got
-
-    @property
-    def pid(self) -> int:
-        return self.proc.pid
-
-    def kill(self) -> None:
-        if self.proc.poll() is None:
-            os.kill(self.proc.pid, signal.SIGKILL)
-            self.proc.wait()
-
-    def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.kill()
-        self.log.close()
 
 
 # -- one run --------------------------------------------------------------------------------------------
